@@ -1,0 +1,391 @@
+/* api: the two doors (WebSocket frames and REST calls), the dispatch table, the call
+ * lifecycle and the helpers every handler shares. */
+#include "api/api_int.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const struct api_io *api__io;
+bool api__draining;
+
+static const api_handler handlers[OP__COUNT] = {
+    [OP_AUTH_SIGNUP] = api_auth_signup,     [OP_AUTH_LOGIN] = api_auth_login,
+    [OP_AUTH_REFRESH] = api_auth_refresh,   [OP_AUTH_LOGOUT] = api_auth_logout,
+    [OP_PROFILE_GET] = api_profile_get,     [OP_PROFILE_UPDATE] = api_profile_update,
+    [OP_GROUP_CREATE] = api_group_create,   [OP_GROUP_LIST] = api_group_list,
+    [OP_GROUP_RENAME] = api_group_rename,   [OP_GROUP_DELETE] = api_group_delete,
+    [OP_GROUP_LEAVE] = api_group_leave,     [OP_MEMBER_LIST] = api_member_list,
+    [OP_MEMBER_ADD] = api_member_add,       [OP_MEMBER_REMOVE] = api_member_remove,
+    [OP_MEMBER_ROLE] = api_member_role,     [OP_ROOM_CREATE] = api_room_create,
+    [OP_ROOM_RENAME] = api_room_rename,     [OP_ROOM_DELETE] = api_room_delete,
+    [OP_DM_OPEN] = api_dm_open,             [OP_MESSAGE_SEND] = api_message_send,
+    [OP_MESSAGE_EDIT] = api_message_edit,   [OP_MESSAGE_DELETE] = api_message_delete,
+    [OP_ROOM_HISTORY] = api_room_history,   [OP_ROOM_READ] = api_room_read,
+};
+
+int64_t api__now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void api__lower(char *s)
+{
+    for (; *s; s++)
+        *s = (char)tolower((unsigned char)*s);
+}
+
+int api_open(const struct api_io *io)
+{
+    api__io = io;
+    api__draining = false;
+    hub_init();
+    if (api_auth_init())
+        return -1;
+    if (work_pool_open((int)lim(LIM_PW_WORKERS), (int)lim(LIM_PW_QUEUE)))
+        return -1;
+    return 0;
+}
+
+void api_close(void)
+{
+    work_pool_close();
+    loopq_drain(); /* the last results: their sockets are gone, so replies go nowhere */
+    hub_cleanup();
+}
+
+void api_draining(void) { api__draining = true; }
+
+/* ---- The call lifecycle. */
+
+static struct api_call *call_new(bool rest, uint64_t conn, const char *ip)
+{
+    struct api_call *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->rest = rest;
+    c->conn = conn;
+    snprintf(c->ip, sizeof c->ip, "%s", ip);
+    sbuf_init(&c->ev);
+    sbuf_init(&c->ev2);
+    return c;
+}
+
+void api__free(struct api_call *c)
+{
+    proto_req_free(&c->req);
+    free(c->text);
+    free(c->ids);
+    sbuf_cleanup(&c->ev);
+    sbuf_cleanup(&c->ev2);
+    memset(c->hash, 0, sizeof c->hash);
+    free(c);
+}
+
+static void deliver(struct api_call *c, int status, struct sbuf *b)
+{
+    if (sbuf_failed(b)) {
+        sbuf_reset(b);
+        proto_reply_err(b, c->rest, c->req.has_id ? c->req.id : NULL, NATTER_ENOMEM,
+                        "out of memory", 0);
+        status = 500;
+    }
+    if (c->rest) {
+        api__io->http_reply(c->conn, status, b->p, b->len);
+        return;
+    }
+    struct api_conn *ac = api__io->find(c->conn);
+    if (ac)
+        api__io->send_text(ac, b->p, b->len);
+}
+
+void api__ok(struct api_call *c, cJSON *result)
+{
+    struct sbuf b;
+    sbuf_init(&b);
+    proto_reply_ok(&b, c->rest, c->req.id, result);
+    deliver(c, 200, &b);
+    sbuf_cleanup(&b);
+    cJSON_Delete(result);
+    api__free(c);
+}
+
+void api__fail_retry(struct api_call *c, int err, const char *msg, int64_t retry_ms)
+{
+    struct sbuf b;
+    sbuf_init(&b);
+    proto_reply_err(&b, c->rest, c->req.has_id ? c->req.id : NULL, err, msg, retry_ms);
+    deliver(c, err_http_status(err), &b);
+    sbuf_cleanup(&b);
+    api__free(c);
+}
+
+void api__fail(struct api_call *c, int err, const char *msg) { api__fail_retry(c, err, msg, 0); }
+
+static void job_done(void *arg, int rc)
+{
+    struct api_call *c = arg;
+    metrics.commits_jobs_total++;
+    metrics.commit_wait_us_sum += (uint64_t)(mono_us() - c->t0_us);
+    metrics.commit_wait_count++;
+    c->job_done(c, rc);
+}
+
+void api__submit(struct api_call *c, int (*run)(struct store_tx *, void *),
+                 void (*done)(void *, int))
+{
+    c->job.run = run;
+    c->job.done = job_done;
+    c->job.arg = c;
+    c->job_done = done;
+    c->t0_us = mono_us();
+    if (store_submit(&c->job))
+        api__fail(c, NATTER_EUNAVAIL, "the server is busy; retry shortly");
+}
+
+void api__work(struct api_call *c, void (*run)(void *), void (*done)(void *))
+{
+    c->work.run = run;
+    c->work.done = done;
+    c->work.arg = c;
+    if (api__draining || work_submit(&c->work))
+        api__fail(c, NATTER_EUNAVAIL, "the server is busy; retry shortly");
+}
+
+/* ---- Publishing. */
+
+void api__publish(uint64_t topic, const char *text, size_t len, uint64_t seq, uint32_t flags,
+                  const struct hub_conn *skip)
+{
+    struct frame *f = frame_new(text, len, flags);
+    if (!f)
+        return;
+    f->seq = seq;
+    metrics.deliveries_total += hub_publish(topic, f, skip);
+    frame_unref(&f);
+}
+
+void api__publish_json(uint64_t topic, const char *op, cJSON *d, uint32_t flags)
+{
+    struct sbuf b;
+    sbuf_init(&b);
+    proto_event(&b, op, d);
+    if (!sbuf_failed(&b))
+        api__publish(topic, b.p, b.len, 0, flags, NULL);
+    sbuf_cleanup(&b);
+    cJSON_Delete(d);
+}
+
+void api__to_user(int64_t user, const char *op, cJSON *d, uint64_t skip_conn)
+{
+    struct sbuf b;
+    sbuf_init(&b);
+    proto_event(&b, op, d);
+    if (!sbuf_failed(&b)) {
+        for (struct hub_conn *hc = hub_user_conns(user); hc; hc = hc->user_next)
+            if (((struct api_conn *)hc)->id != skip_conn)
+                api__io->send_text((struct api_conn *)hc, b.p, b.len);
+    }
+    sbuf_cleanup(&b);
+    cJSON_Delete(d);
+}
+
+/* ---- Authorisation helpers. */
+
+int api__need_role(struct api_call *c, int64_t group, enum role min)
+{
+    enum role r = store_member_role(group, c->user);
+    if (r == ROLE_NONE) {
+        api__fail(c, NATTER_ENOTFOUND, "no such group");
+        return -NATTER_ENOTFOUND;
+    }
+    if (r < min) {
+        api__fail(c, NATTER_EFORBID, min == ROLE_OWNER ? "only the group's owner may do that"
+                                                       : "only the group's owner and admins may do that");
+        return -NATTER_EFORBID;
+    }
+    return 0;
+}
+
+int api__room_access(struct api_call *c, int64_t room, struct store_room *out)
+{
+    if (store_room_get(room, out)) {
+        api__fail(c, NATTER_ENOTFOUND, "no such room");
+        return -NATTER_ENOTFOUND;
+    }
+    bool ok = out->group ? store_member_role(out->group, c->user) != ROLE_NONE
+                         : (out->dm_a == c->user || out->dm_b == c->user);
+    if (!ok) {
+        api__fail(c, NATTER_EFORBID, "not a member of this room");
+        return -NATTER_EFORBID;
+    }
+    return 0;
+}
+
+/* ---- The WebSocket door. */
+
+void api_ws_open(struct api_conn *ac, uint64_t id, const char *ip)
+{
+    memset(ac, 0, sizeof *ac);
+    ac->id = id;
+    ac->state = AC_NEW;
+    snprintf(ac->ip, sizeof ac->ip, "%s", ip);
+    struct sbuf b;
+    sbuf_init(&b);
+    proto_hello(&b, store_epoch());
+    if (!sbuf_failed(&b))
+        api__io->send_text(ac, b.p, b.len);
+    sbuf_cleanup(&b);
+}
+
+void api_ws_auth_timeout(struct api_conn *ac)
+{
+    if (ac->state == AC_NEW)
+        api__io->close(ac, 4001, "identify timeout");
+}
+
+static void ws_error(struct api_conn *ac, const struct proto_req *req, int err, const char *msg)
+{
+    struct sbuf b;
+    sbuf_init(&b);
+    proto_reply_err(&b, false, req->has_id ? req->id : NULL, err, msg, 0);
+    if (!sbuf_failed(&b))
+        api__io->send_text(ac, b.p, b.len);
+    sbuf_cleanup(&b);
+}
+
+void api_ws_message(struct api_conn *ac, const char *buf, size_t len)
+{
+    struct proto_req req;
+    char err[NATTER_ERR_LEN];
+    if (ac->state == AC_CLOSING)
+        return;
+    int rc = proto_decode_ws(buf, len, &req, err);
+    if (rc) {
+        metrics.malformed_total++;
+        if (bucket_take(&ac->malformed, 1.0, (double)lim(LIM_MALFORMED_BURST), now_ms())) {
+            api__io->close(ac, 4000, "too many malformed frames");
+        } else {
+            ws_error(ac, &req, rc, err);
+        }
+        proto_req_free(&req);
+        return;
+    }
+    const struct proto_op *op = req.op;
+    if (ac->state != AC_READY && !(op->flags & OPF_PREAUTH)) {
+        proto_req_free(&req);
+        api__io->close(ac, 4001, "identify first");
+        return;
+    }
+    if (ac->state != AC_NEW && (op->id == OP_IDENTIFY || op->id == OP_RESUME)) {
+        proto_req_free(&req);
+        api__io->close(ac, 4005, "already identified");
+        return;
+    }
+    if (op->id == OP_PING) {
+        struct sbuf b;
+        sbuf_init(&b);
+        proto_pong(&b, req.id);
+        api__io->send_text(ac, b.p, b.len);
+        sbuf_cleanup(&b);
+        proto_req_free(&req);
+        return;
+    }
+    struct api_call *c = call_new(false, ac->id, ac->ip);
+    if (!c) {
+        ws_error(ac, &req, NATTER_ENOMEM, "out of memory");
+        proto_req_free(&req);
+        return;
+    }
+    c->req = req;
+    c->user = ac->hc.user;
+    c->sid = ac->hc.sid;
+    c->is_admin = ac->is_admin;
+    if (op->id == OP_TYPING)
+        api_typing(c, ac);
+    else if (op->id == OP_IDENTIFY || op->id == OP_RESUME)
+        api_identify(c, ac);
+    else if (api__draining)
+        api__fail(c, NATTER_EUNAVAIL, "the server is shutting down");
+    else
+        handlers[op->id](c);
+}
+
+void api_ws_closed(struct api_conn *ac)
+{
+    int64_t user = ac->hc.user;
+    bool was_ready = ac->state == AC_READY;
+    ac->state = AC_CLOSING;
+    if (hub_conn_offline(&ac->hc) && was_ready) {
+        /* Last socket of this user: tell the people who share a group. */
+        struct store_group *gs;
+        size_t n;
+        if (store_groups_of_user(user, &gs, &n) == 0) {
+            for (size_t i = 0; i < n; i++) {
+                cJSON *d = cJSON_CreateObject();
+                proto_add_id(d, "user", 'u', user);
+                cJSON_AddStringToObject(d, "status", "offline");
+                api__publish_json(TOPIC_GROUP(gs[i].id), "presence", d, FRAME_EPHEMERAL);
+            }
+            free(gs);
+        }
+    }
+}
+
+/* ---- The REST door. */
+
+static int rest_auth(struct api_call *c, const char *bearer)
+{
+    struct auth_claims cl;
+    struct store_user u;
+    if (!bearer || !*bearer)
+        return -1;
+    enum auth_verdict v = auth_access_verify(bearer, strlen(bearer), api__now() / 1000, &cl);
+    if (v != AUTH_OK || strcmp(cl.aud, "chat"))
+        return -1;
+    if (store_session_live(cl.sid, cl.sub, api__now()) || store_user_by_id(cl.sub, &u) ||
+        u.disabled)
+        return -1;
+    c->user = cl.sub;
+    c->sid = cl.sid;
+    c->is_admin = u.is_admin;
+    return 0;
+}
+
+void api_rest(uint64_t id, const char *op, const char *bearer, const char *ip, const char *body,
+              size_t len)
+{
+    char err[NATTER_ERR_LEN];
+    struct api_call *c = call_new(true, id, ip);
+    if (!c) {
+        static const char oom[] = "{\"ok\":false,\"error\":{\"code\":\"internal\","
+                                  "\"message\":\"out of memory\",\"temporary\":true}}";
+        api__io->http_reply(id, 500, oom, sizeof oom - 1);
+        return;
+    }
+    metrics.http_requests_total++;
+    int rc = proto_decode_rest(op, body, len, &c->req, err);
+    if (rc) {
+        api__fail(c, rc, err);
+        return;
+    }
+    if (!(c->req.op->flags & OPF_NOTOKEN) && rest_auth(c, bearer)) {
+        api__fail(c, NATTER_EUNAUTH, "a valid access token is required (Authorization: Bearer)");
+        return;
+    }
+    if (api__draining) {
+        api__fail(c, NATTER_EUNAVAIL, "the server is shutting down");
+        return;
+    }
+    handlers[c->req.op->id](c);
+}

@@ -1,0 +1,130 @@
+/* api internals: the call context every handler receives, and the helpers the handler
+ * files share. A call lives from decode to its one reply (ok or error). */
+#ifndef NATTER_API_INT_H
+#define NATTER_API_INT_H
+
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "api/api.h"
+#include "auth/auth.h"
+#include "core/cfg.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/sbuf.h"
+#include "proto.h"
+#include "store/store.h"
+#include "work/pool.h"
+
+struct api_call {
+    bool rest;               /* which envelope the reply uses */
+    uint64_t conn;           /* socket id (WS) or HTTP request id (REST) */
+    int64_t user, sid;       /* 0 until authenticated */
+    bool is_admin;
+    char ip[48];
+    struct proto_req req;
+    int64_t t0_us;           /* submit time, for the commit latency metric */
+    /* Scratch for async steps: inputs and outputs of jobs. */
+    struct store_job job;
+    void (*job_done)(void *c, int rc);
+    struct work_item work;
+    int64_t v[6];
+    bool flag;
+    char *text;              /* malloc'd; freed with the call */
+    char hash[AUTH_PW_HASH_LEN];
+    char tok[AUTH_TOKEN_LEN];          /* a new refresh token, shown once */
+    char tok_hash[AUTH_TOKEN_HASH_LEN];
+    int64_t *ids;                      /* malloc'd list (rooms of a deleted group) */
+    size_t nids;
+    struct sbuf ev;          /* event frame text built by a job */
+    struct sbuf ev2;
+};
+
+typedef void (*api_handler)(struct api_call *c);
+
+extern const struct api_io *api__io;
+extern bool api__draining;
+
+/* Replies, each ends the call (frees c). result is consumed (may be NULL). */
+void api__ok(struct api_call *c, cJSON *result);
+void api__fail(struct api_call *c, int err, const char *msg);
+void api__fail_retry(struct api_call *c, int err, const char *msg, int64_t retry_ms);
+void api__free(struct api_call *c);
+
+/* Queues c->job (run on the writer, then done on the loop). Fails the call when the
+ * write queue is full. */
+void api__submit(struct api_call *c, int (*run)(struct store_tx *, void *),
+                 void (*done)(void *, int));
+/* Queues slow work (password hashing) on the pool. Fails the call when the pool is full. */
+void api__work(struct api_call *c, void (*run)(void *), void (*done)(void *));
+
+/* Publishes text to a hub topic as one shared frame; seq > 0 marks a room-log event.
+ * skip (may be NULL) is left out. */
+void api__publish(uint64_t topic, const char *text, size_t len, uint64_t seq, uint32_t flags,
+                  const struct hub_conn *skip);
+void api__publish_json(uint64_t topic, const char *op, cJSON *d, uint32_t flags); /* consumes d */
+/* Sends an event to every live socket of user (api_conn embeds hub_conn first). */
+void api__to_user(int64_t user, const char *op, cJSON *d, uint64_t skip_conn); /* consumes d */
+
+/* Authorisation helpers: 0 or a NATTER_E* with a reply already sent (the call is over). */
+int api__need_role(struct api_call *c, int64_t group, enum role min);
+/* Loads the room and checks the caller may use it (group member, or one of the DM pair).
+ * Sends the error and returns < 0 when not. */
+int api__room_access(struct api_call *c, int64_t room, struct store_room *out);
+
+/* JSON snapshots (api_groups.c). */
+cJSON *api__user_json(int64_t id, const char *name);
+cJSON *api__room_snap(int64_t user, const struct store_room *r);
+cJSON *api__group_snap(int64_t user, const struct store_group *g);
+cJSON *api__dm_snap(int64_t user, const struct store_room *r);
+/* {"groups":[...], "dms":[...]} for user, added to obj. Returns 0 or -1. */
+int api__add_snapshot(cJSON *obj, int64_t user);
+
+/* Subscribes every socket of user to a group and its rooms (at their current seq). */
+void api__user_join_group(int64_t user, int64_t group);
+void api__user_leave_group(int64_t user, int64_t group);
+/* Subscribes one socket to everything its user belongs to. */
+int api__conn_subscribe_all(struct api_conn *ac);
+
+/* Wall clock in unix milliseconds. */
+int64_t api__now(void);
+/* Lowercases an email in place (ASCII). */
+void api__lower(char *s);
+
+/* Handlers, one per op (api_auth.c, api_groups.c, api_rooms.c, api_messages.c). */
+void api_auth_signup(struct api_call *c);
+void api_auth_login(struct api_call *c);
+void api_auth_refresh(struct api_call *c);
+void api_auth_logout(struct api_call *c);
+void api_profile_get(struct api_call *c);
+void api_profile_update(struct api_call *c);
+void api_group_create(struct api_call *c);
+void api_group_list(struct api_call *c);
+void api_group_rename(struct api_call *c);
+void api_group_delete(struct api_call *c);
+void api_group_leave(struct api_call *c);
+void api_member_list(struct api_call *c);
+void api_member_add(struct api_call *c);
+void api_member_remove(struct api_call *c);
+void api_member_role(struct api_call *c);
+void api_room_create(struct api_call *c);
+void api_room_rename(struct api_call *c);
+void api_room_delete(struct api_call *c);
+void api_dm_open(struct api_call *c);
+void api_message_send(struct api_call *c);
+void api_message_edit(struct api_call *c);
+void api_message_delete(struct api_call *c);
+void api_room_history(struct api_call *c);
+void api_room_read(struct api_call *c);
+void api_typing(struct api_call *c, struct api_conn *ac);
+
+/* Makes the dummy password hash (start-up; api_auth.c). */
+int api_auth_init(void);
+
+/* Session ops (api_session.c). */
+void api_identify(struct api_call *c, struct api_conn *ac);
+/* Closes every live socket of session sid (or of the user when sid is 0) with code. */
+void api__close_session(int64_t user, int64_t sid, int code, const char *reason);
+
+#endif

@@ -1,0 +1,4 @@
+/* metrics: the single instance. */
+#include "core/metrics.h"
+
+struct metrics metrics;

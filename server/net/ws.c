@@ -1,0 +1,246 @@
+/* net ws: the WebSocket side. Reassembles client messages up to max_frame, hands them to
+ * the api, and writes each connection's queue of shared frames: one frame as it is
+ * (zero-copy), several coalesced into one newline-separated frame (one syscall). */
+#include "net/net_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cfg.h"
+#include "core/log.h"
+#include "core/metrics.h"
+
+#define TX_BATCH (64 * 1024)
+
+struct map net__conns;
+static unsigned char txbuf[LWS_PRE + TX_BATCH];
+
+struct api_conn *net__find(uint64_t id)
+{
+    struct conn *c = map_get(&net__conns, id);
+    return c ? &c->ac : NULL;
+}
+
+static void q_clear(struct conn *c)
+{
+    while (c->qlen) {
+        frame_unref(&c->q[c->qhead]);
+        c->qhead = (c->qhead + 1) % c->qcap;
+        c->qlen--;
+    }
+    metrics.bytes_queued -= c->qbytes;
+    c->qbytes = 0;
+}
+
+static void slow_consumer(struct conn *c)
+{
+    metrics.slow_consumer_closes_total++;
+    LOG_WARN("ws c#%llu u:%lld slow consumer: %zu bytes queued, closing 4009",
+             (unsigned long long)c->ac.id, (long long)c->ac.hc.user, c->qbytes);
+    q_clear(c);
+    c->close_code = 4009;
+    snprintf(c->close_reason, sizeof c->close_reason, "slow consumer");
+    /* A reader that stopped entirely never makes the socket writeable again. */
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 5);
+    lws_callback_on_writable(c->wsi);
+}
+
+void net__send(struct api_conn *ac, struct frame *f)
+{
+    struct conn *c = (struct conn *)ac;
+    if (c->close_code)
+        return;
+    if ((f->flags & FRAME_EPHEMERAL) && c->qbytes > (size_t)lim(LIM_QUEUE_SOFT))
+        return;
+    if (c->qbytes + f->len > (size_t)lim(LIM_QUEUE_HARD)) {
+        slow_consumer(c);
+        return;
+    }
+    if (c->qlen == c->qcap) {
+        uint32_t cap = c->qcap ? c->qcap * 2 : 8;
+        struct frame **q = malloc(cap * sizeof *q);
+        if (!q) {
+            slow_consumer(c);
+            return;
+        }
+        for (uint32_t i = 0; i < c->qlen; i++)
+            q[i] = c->q[(c->qhead + i) % c->qcap];
+        free(c->q);
+        c->q = q;
+        c->qcap = cap;
+        c->qhead = 0;
+    }
+    c->q[(c->qhead + c->qlen++) % c->qcap] = frame_ref(f);
+    c->qbytes += f->len;
+    metrics.bytes_queued += f->len;
+    lws_callback_on_writable(c->wsi);
+}
+
+void net__send_text(struct api_conn *ac, const char *text, size_t len)
+{
+    struct frame *f = frame_new(text, len, 0);
+    if (f) {
+        net__send(ac, f);
+        frame_unref(&f);
+    }
+}
+
+void net__close(struct api_conn *ac, int code, const char *reason)
+{
+    struct conn *c = (struct conn *)ac;
+    if (c->close_code)
+        return;
+    c->close_code = code;
+    snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 5);
+    lws_callback_on_writable(c->wsi);
+}
+
+void net__close_all(void)
+{
+    for (size_t i = 0; i < net__conns.cap; i++)
+        if (net__conns.keys[i])
+            net__close(net__conns.vals[i], 1001, "server going away");
+}
+
+static struct frame *q_pop(struct conn *c)
+{
+    struct frame *f = c->q[c->qhead];
+    c->qhead = (c->qhead + 1) % c->qcap;
+    c->qlen--;
+    c->qbytes -= f->len;
+    metrics.bytes_queued -= f->len;
+    return f;
+}
+
+/* Writes what is queued: one lws_write per WRITEABLE. */
+static int writeable(struct conn *c)
+{
+    if (!c->qlen) {
+        if (!c->close_code)
+            return 0;
+        lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
+                         (unsigned char *)c->close_reason, strlen(c->close_reason));
+        return -1;
+    }
+    struct frame *f = c->q[c->qhead];
+    unsigned char *p;
+    size_t len;
+    if (c->qlen == 1 || f->len >= TX_BATCH / 2) {
+        f = q_pop(c); /* zero-copy: the shared frame's own headroom takes the header */
+        p = frame_payload(f);
+        len = f->len;
+        int n = lws_write(c->wsi, p, len, LWS_WRITE_TEXT);
+        frame_unref(&f);
+        if (n < (int)len)
+            return -1;
+    } else {
+        len = 0;
+        while (c->qlen && len + c->q[c->qhead]->len + 1 <= TX_BATCH) {
+            f = q_pop(c);
+            if (len)
+                txbuf[LWS_PRE + len++] = '\n';
+            memcpy(txbuf + LWS_PRE + len, frame_payload(f), f->len);
+            len += f->len;
+            frame_unref(&f);
+        }
+        if (lws_write(c->wsi, txbuf + LWS_PRE, len, LWS_WRITE_TEXT) < (int)len)
+            return -1;
+    }
+    metrics.frames_written_total++;
+    if (c->qlen || c->close_code)
+        lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
+static int receive(struct conn *c, const char *in, size_t len)
+{
+    size_t max = (size_t)lim(LIM_MAX_FRAME);
+    bool first = lws_is_first_fragment(c->wsi), final = lws_is_final_fragment(c->wsi);
+    lws_validity_confirmed(c->wsi); /* any traffic counts as a heartbeat */
+    if (first)
+        c->rxlen = 0;
+    if (first && final) {
+        if (len > max)
+            goto too_big;
+        if (lws_frame_is_binary(c->wsi)) {
+            api_ws_message(&c->ac, "\x01", 1); /* not JSON: answered as malformed */
+            return 0;
+        }
+        api_ws_message(&c->ac, in, len);
+        return 0;
+    }
+    if (c->rxlen + len > max)
+        goto too_big;
+    if (c->rxlen + len > c->rxcap) {
+        size_t cap = c->rxcap ? c->rxcap : 4096;
+        while (cap < c->rxlen + len)
+            cap *= 2;
+        unsigned char *p = realloc(c->rx, cap);
+        if (!p)
+            goto too_big;
+        c->rx = p;
+        c->rxcap = cap;
+    }
+    memcpy(c->rx + c->rxlen, in, len);
+    c->rxlen += len;
+    if (final) {
+        if (lws_frame_is_binary(c->wsi))
+            api_ws_message(&c->ac, "\x01", 1);
+        else
+            api_ws_message(&c->ac, (const char *)c->rx, c->rxlen);
+        free(c->rx); /* idle sockets keep no buffer */
+        c->rx = NULL;
+        c->rxlen = c->rxcap = 0;
+    }
+    return 0;
+too_big:
+    lws_close_reason(c->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)"frame too large",
+                     15);
+    return -1;
+}
+
+int net__cb_chat(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                 size_t len)
+{
+    struct conn *c = user;
+    char ip[48];
+    switch (reason) {
+    case LWS_CALLBACK_ESTABLISHED:
+        memset(c, 0, sizeof *c);
+        c->wsi = wsi;
+        net__client_ip(wsi, ip, sizeof ip);
+        uint64_t id = net__next_id++;
+        if (map_put(&net__conns, id, c))
+            return -1;
+        metrics.ws_open++;
+        metrics.ws_opened_total++;
+        api_ws_open(&c->ac, id, ip);
+        lws_set_timer_usecs(wsi, (lws_usec_t)lim(LIM_AUTH_TIMEOUT_MS) * 1000);
+        if (net__stopping)
+            net__close(&c->ac, 1001, "server going away");
+        return 0;
+    case LWS_CALLBACK_RECEIVE:
+        if (c->close_code)
+            return 0;
+        return receive(c, in, len);
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return writeable(c);
+    case LWS_CALLBACK_TIMER:
+        api_ws_auth_timeout(&c->ac);
+        return 0;
+    case LWS_CALLBACK_CLOSED:
+        if (!c->ac.id)
+            return 0;
+        api_ws_closed(&c->ac);
+        q_clear(c);
+        free(c->q);
+        free(c->rx);
+        map_del(&net__conns, c->ac.id);
+        metrics.ws_open--;
+        c->ac.id = 0;
+        return 0;
+    default:
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+}

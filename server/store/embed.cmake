@@ -1,0 +1,13 @@
+# Turns the migration files IN (a list) into OUT, a C file defining store__migrations[].
+set(body "/* Generated from the schema migrations by embed.cmake. Do not edit. */\n#include <stddef.h>\n")
+set(names "")
+set(i 0)
+foreach(f ${IN})
+  file(READ ${f} sql HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," sql "${sql}")
+  string(APPEND body "static const char m${i}[] = {${sql}0};\n")
+  string(APPEND names "m${i},")
+  math(EXPR i "${i}+1")
+endforeach()
+string(APPEND body "const char *const store__migrations[] = {${names}NULL};\nconst int store__migration_count = ${i};\n")
+file(WRITE ${OUT} "${body}")

@@ -1,0 +1,51 @@
+/* store internals shared by the store's files: connections with a cache of prepared
+ * statements, and small bind/step helpers so each query reads as one line of SQL. */
+#ifndef NATTER_STORE_INT_H
+#define NATTER_STORE_INT_H
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+#define STORE_STMT_MAX 96
+
+struct store_conn {
+    sqlite3 *db;
+    int n;
+    struct {
+        const char *sql; /* a string literal: the cache key is its address */
+        sqlite3_stmt *st;
+    } cache[STORE_STMT_MAX];
+};
+
+struct store_tx {
+    struct store_conn conn;
+};
+
+extern struct store_conn store__rd; /* the loop thread's read-only connection */
+
+/* The prepared statement for sql (prepared once), bound per fmt: 'i' int64_t, 't' const
+ * char * (NULL binds NULL), 'z' int64_t bound as NULL when 0. NULL on failure (logged).
+ * Call store__done() when finished reading rows, so no read snapshot stays open. */
+sqlite3_stmt *store__q(struct store_conn *c, const char *sql, const char *fmt, ...);
+void store__done(sqlite3_stmt *st);
+/* Runs a statement that returns no rows: 0, -NATTER_ECONFLICT on a constraint, else
+ * -NATTER_EINTERNAL. */
+int store__exec(struct store_conn *c, const char *sql, const char *fmt, ...);
+/* First column of the single row as int64: 0, -NATTER_ENOTFOUND or -NATTER_EINTERNAL. */
+int store__int(struct store_conn *c, int64_t *out, const char *sql, const char *fmt, ...);
+/* Steps st to the end, growing an array of `size`-byte elements that `row` fills (zeroed
+ * first). *out is malloc'd. Resets st. */
+int store__collect(sqlite3_stmt *st, size_t size, void (*row)(sqlite3_stmt *, void *),
+                   void **out, size_t *n);
+/* store__collect for (seq, payload) rows. */
+int store__collect_events(sqlite3_stmt *st, struct store_event **out, size_t *n);
+void store__text(sqlite3_stmt *st, int col, char *dst, size_t cap);
+int store__conn_open(struct store_conn *c, const char *path, int flags, char *err);
+void store__conn_close(struct store_conn *c);
+
+/* Writer thread (writer.c). */
+int store__writer_start(const char *path, char *err);
+void store__writer_stop(void);
+
+#endif
