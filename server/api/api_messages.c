@@ -58,12 +58,14 @@ static void done_send(void *arg, int rc)
     proto_add_ts(res, "ts", c->v[3]);
     if (!c->flag) {
         metrics.messages_total++;
-        /* Take the event text before the call is freed by the reply. */
+        /* Take the event out of the call before the reply frees it: ack first, then fan out. */
         struct frame *f = frame_new(c->ev.p, c->ev.len, 0);
+        int64_t room = c->v[0];
+        if (f)
+            f->seq = (uint64_t)c->v[1];
         api__ok(c, res);
         if (f) {
-            f->seq = (uint64_t)c->v[1];
-            metrics.deliveries_total += hub_publish(TOPIC_ROOM(c->v[0]), f, NULL);
+            metrics.deliveries_total += hub_publish(TOPIC_ROOM(room), f, NULL);
             frame_unref(&f);
         }
         return;
