@@ -108,6 +108,8 @@ void api_auth_signup(struct api_call *c)
         metrics.rate_limited_total++;
         return api__fail_retry(c, NATTER_ERATE, "too many sign-ups from this address", wait);
     }
+    if (strlen(c->req.a.password) < 8)
+        return api__fail(c, NATTER_EBADREQ, "password: at least 8 bytes");
     if (!(c->text = strdup(c->req.a.email)))
         return api__fail(c, NATTER_ENOMEM, "out of memory");
     api__lower(c->text);

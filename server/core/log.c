@@ -48,7 +48,7 @@ void log_emit(enum log_level lvl, const char *fmt, ...)
 
 const char *err_code(int err)
 {
-    switch (err) {
+    switch (err < 0 ? -err : err) {
     case NATTER_EBADREQ: return "bad_request";
     case NATTER_EUNAUTH: return "unauthorized";
     case NATTER_EFORBID: return "forbidden";
@@ -64,11 +64,13 @@ const char *err_code(int err)
 int err_http_status(int err)
 {
     static const int status[] = {200, 400, 401, 403, 404, 409, 413, 429, 500, 503, 500};
-    return (err <= 0 && err >= NATTER_ENOMEM) ? status[-err] : 500;
+    err = err < 0 ? -err : err;
+    return err <= NATTER_ENOMEM ? status[err] : 500;
 }
 
 int err_is_temporary(int err)
 {
+    err = err < 0 ? -err : err;
     return err == NATTER_ERATE || err == NATTER_EINTERNAL || err == NATTER_EUNAVAIL ||
            err == NATTER_ENOMEM;
 }

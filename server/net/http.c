@@ -235,8 +235,10 @@ static int on_http(struct lws *wsi, struct http_req *r)
     }
     snprintf(r->op, sizeof r->op, "%s", path + 8);
     if (method != LWSHUMETH_POST) {
+        static const char use_post[] = "{\"ok\":false,\"error\":{\"code\":\"bad_request\","
+                                       "\"message\":\"use POST for /api/v1/<op>\",\"temporary\":false}}";
         r->pending = NATTER_EBADREQ;
-        answer_err(r, NATTER_EBADREQ, "use POST for /api/v1/<op>");
+        answer(r, 405, "application/json", use_post, sizeof use_post - 1);
         return 0;
     }
     if (lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {

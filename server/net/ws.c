@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "core/cfg.h"
 #include "core/log.h"
@@ -113,16 +114,24 @@ static struct frame *q_pop(struct conn *c)
     return f;
 }
 
+/* Closes with our code. Bytes the peer sent that nobody read would turn the close into a
+ * TCP reset, and the peer would lose our close frame (and see 1006): discard them first. */
+static int close_now(struct conn *c)
+{
+    char junk[4096];
+    int fd = lws_get_socket_fd(c->wsi);
+    for (int i = 0; i < 64 && fd >= 0 && recv(fd, junk, sizeof junk, MSG_DONTWAIT) > 0; i++)
+        ;
+    lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
+                     (unsigned char *)c->close_reason, strlen(c->close_reason));
+    return -1;
+}
+
 /* Writes what is queued: one lws_write per WRITEABLE. */
 static int writeable(struct conn *c)
 {
-    if (!c->qlen) {
-        if (!c->close_code)
-            return 0;
-        lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
-                         (unsigned char *)c->close_reason, strlen(c->close_reason));
-        return -1;
-    }
+    if (!c->qlen)
+        return c->close_code ? close_now(c) : 0;
     struct frame *f = c->q[c->qhead];
     unsigned char *p;
     size_t len;
