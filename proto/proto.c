@@ -14,7 +14,7 @@
 
 struct op_spec {
     struct proto_op op;
-    unsigned char fields[6]; /* arg slots, | REQ when required; ends at 0xff */
+    unsigned char fields[7]; /* arg slots, | REQ when required; ends at 0xff */
 };
 
 #define F(...) {__VA_ARGS__, 0xff}
@@ -24,8 +24,9 @@ static const struct op_spec ops[OP__COUNT] = {
     {{"ping", OP_PING, OPF_PREAUTH | OPF_WS_ONLY}, F(0xff)},
     {{"typing", OP_TYPING, OPF_WS_ONLY | OPF_NOREPLY}, F(A_ROOM | REQ)},
     {{"auth.signup", OP_AUTH_SIGNUP, OPF_PREAUTH | OPF_NOTOKEN},
-     F(A_EMAIL | REQ, A_NAME | REQ, A_PASSWORD | REQ)},
-    {{"auth.login", OP_AUTH_LOGIN, OPF_PREAUTH | OPF_NOTOKEN}, F(A_EMAIL | REQ, A_PASSWORD | REQ)},
+     F(A_EMAIL | REQ, A_NAME | REQ, A_PASSWORD | REQ, A_INVITE_CODE)},
+    {{"auth.login", OP_AUTH_LOGIN, OPF_PREAUTH | OPF_NOTOKEN},
+     F(A_EMAIL | REQ, A_PASSWORD | REQ, A_AUDIENCE)},
     {{"auth.refresh", OP_AUTH_REFRESH, OPF_PREAUTH | OPF_NOTOKEN}, F(A_REFRESH | REQ)},
     {{"auth.logout", OP_AUTH_LOGOUT, 0}, F(A_REFRESH)},
     {{"profile.get", OP_PROFILE_GET, 0}, F(A_USER)},
@@ -48,11 +49,37 @@ static const struct op_spec ops[OP__COUNT] = {
     {{"message.delete", OP_MESSAGE_DELETE, 0}, F(A_ROOM | REQ, A_MSG | REQ)},
     {{"room.history", OP_ROOM_HISTORY, 0}, F(A_ROOM | REQ, A_BEFORE, A_AFTER, A_LIMIT)},
     {{"room.read", OP_ROOM_READ, 0}, F(A_ROOM | REQ, A_SEQ | REQ)},
+    {{"invite.create", OP_INVITE_CREATE, 0}, F(A_GROUP | REQ, A_EMAIL | REQ)},
+    {{"invite.list", OP_INVITE_LIST, 0}, F(A_GROUP | REQ)},
+    {{"invite.revoke", OP_INVITE_REVOKE, 0}, F(A_INVITE | REQ)},
+    {{"invite.pending", OP_INVITE_PENDING, 0}, F(0xff)},
+    {{"invite.accept", OP_INVITE_ACCEPT, 0}, F(A_INVITE, A_CODE)},
+    {{"invite.decline", OP_INVITE_DECLINE, 0}, F(A_INVITE | REQ)},
+    {{"auth.reset.request", OP_RESET_REQUEST, OPF_PREAUTH | OPF_NOTOKEN}, F(A_EMAIL | REQ)},
+    {{"auth.reset.confirm", OP_RESET_CONFIRM, OPF_PREAUTH | OPF_NOTOKEN},
+     F(A_EMAIL | REQ, A_CODE | REQ, A_PASSWORD | REQ)},
+    {{"call.join", OP_CALL_JOIN, 0}, F(A_ROOM | REQ)},
+    {{"call.leave", OP_CALL_LEAVE, 0}, F(A_ROOM | REQ)},
+    {{"admin.invites.send", OP_ADMIN_INVITES_SEND, OPF_ADMIN}, F(A_GROUP | REQ, A_EMAILS | REQ)},
+    {{"admin.invites.list", OP_ADMIN_INVITES_LIST, OPF_ADMIN}, F(A_GROUP, A_STATE, A_LIMIT)},
+    {{"admin.invites.revoke", OP_ADMIN_INVITES_REVOKE, OPF_ADMIN}, F(A_INVITE | REQ)},
+    {{"admin.invites.resend", OP_ADMIN_INVITES_RESEND, OPF_ADMIN}, F(A_INVITE | REQ)},
+    {{"admin.users.list", OP_ADMIN_USERS_LIST, OPF_ADMIN}, F(A_LIMIT, A_AFTER)},
+    {{"admin.users.disable", OP_ADMIN_USERS_DISABLE, OPF_ADMIN}, F(A_USER | REQ, A_DISABLED)},
+    {{"admin.users.delete", OP_ADMIN_USERS_DELETE, OPF_ADMIN}, F(A_USER | REQ)},
+    {{"admin.groups.list", OP_ADMIN_GROUPS_LIST, OPF_ADMIN}, F(0xff)},
+    {{"admin.groups.members", OP_ADMIN_GROUPS_MEMBERS, OPF_ADMIN}, F(A_GROUP | REQ)},
+    {{"admin.bots.create", OP_ADMIN_BOTS_CREATE, OPF_ADMIN}, F(A_NAME | REQ, A_GROUPS)},
+    {{"admin.bots.token.issue", OP_ADMIN_BOTS_TOKEN_ISSUE, OPF_ADMIN}, F(A_USER | REQ)},
+    {{"admin.bots.token.revoke", OP_ADMIN_BOTS_TOKEN_REVOKE, OPF_ADMIN}, F(A_TOKEN_ID | REQ)},
+    {{"admin.audit.list", OP_ADMIN_AUDIT_LIST, OPF_ADMIN}, F(A_LIMIT, A_BEFORE)},
 };
 
 static const char *const slot_names[A__COUNT] = {
     "room", "group", "user", "msg", "seq", "before", "after", "limit", "name", "email",
     "password", "body", "cid", "token", "refresh_token", "role", "epoch", "rooms",
+    "invite", "code", "invite_code", "state", "audience", "disabled", "emails", "groups",
+    "token_id",
 };
 
 const struct proto_op *proto_op_find(const char *name, size_t len)
@@ -128,6 +155,8 @@ static char id_prefix(int slot)
     case A_GROUP: return 'g';
     case A_USER: return 'u';
     case A_MSG: return 'm';
+    case A_INVITE: return 'i';
+    case A_TOKEN_ID: return 't';
     default: return 0;
     }
 }
@@ -169,6 +198,31 @@ static int check_rooms(const cJSON *o, char *err)
     return 0;
 }
 
+/* An array of email addresses or of group ids, bounded. */
+static int take_list(struct proto_args *a, int slot, const cJSON *v, char *err)
+{
+    const char *name = slot_names[slot];
+    int n = 0;
+    int64_t id;
+    if (!cJSON_IsArray(v))
+        return fail(err, -NATTER_EBADREQ, name, "expected an array");
+    for (const cJSON *c = v->child; c; c = c->next) {
+        if (++n > lim(LIM_INVITE_BULK_MAX))
+            return fail(err, -NATTER_ETOOLARGE, name, "more than invite_bulk_max entries");
+        if (!cJSON_IsString(c))
+            return fail(err, -NATTER_EBADREQ, name, "expected strings");
+        bool ok = slot == A_EMAILS ? valid_email(c->valuestring, strlen(c->valuestring))
+                                   : parse_id(c->valuestring, 'g', &id);
+        if (!ok)
+            return fail(err, -NATTER_EBADREQ, name,
+                        slot == A_EMAILS ? "not a valid email address" : "not a group id");
+    }
+    if (slot == A_EMAILS && n == 0)
+        return fail(err, -NATTER_EBADREQ, name, "empty");
+    *(slot == A_EMAILS ? &a->emails : &a->groups) = v;
+    return 0;
+}
+
 /* Validates one field's JSON value and stores it in its slot. */
 static int take(struct proto_args *a, int slot, const cJSON *v, char *err)
 {
@@ -180,6 +234,14 @@ static int take(struct proto_args *a, int slot, const cJSON *v, char *err)
             a->rooms = v;
         return rc;
     }
+    if (slot == A_DISABLED) {
+        if (!cJSON_IsBool(v))
+            return fail(err, -NATTER_EBADREQ, name, "expected true or false");
+        a->disabled = cJSON_IsTrue(v);
+        return 0;
+    }
+    if (slot == A_EMAILS || slot == A_GROUPS)
+        return take_list(a, slot, v, err);
     if (slot >= A_SEQ && slot <= A_LIMIT) {
         double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
         if (d < 0 || d > 9007199254740991.0 || floor(d) != d)
@@ -199,8 +261,9 @@ static int take(struct proto_args *a, int slot, const cJSON *v, char *err)
     if (cps < 0)
         return fail(err, -NATTER_EBADREQ, name, "not valid UTF-8");
     if (p) {
-        int64_t *dst[] = {&a->room, &a->group, &a->user, &a->msg};
-        if (!parse_id(s, p, dst[slot]))
+        int64_t *dst = slot == A_INVITE ? &a->invite : slot == A_TOKEN_ID ? &a->token_id
+                     : (int64_t *[]){&a->room, &a->group, &a->user, &a->msg}[slot];
+        if (!parse_id(s, p, dst))
             return fail(err, -NATTER_EBADREQ, name, "not a valid id");
         return 0;
     }
@@ -245,9 +308,15 @@ static int take(struct proto_args *a, int slot, const cJSON *v, char *err)
         a->role = s;
         return 0;
     case A_EPOCH:
-        if (len > 64)
-            return fail(err, -NATTER_EBADREQ, name, "too long");
-        a->epoch = s;
+    case A_CODE:
+    case A_INVITE_CODE:
+    case A_STATE:
+    case A_AUDIENCE:
+        if (len < 1 || len > 64 || has_ctrl(s, false))
+            return fail(err, -NATTER_EBADREQ, name, "1..64 bytes, no control characters");
+        *(slot == A_EPOCH ? &a->epoch : slot == A_CODE ? &a->code
+          : slot == A_INVITE_CODE ? &a->invite_code : slot == A_STATE ? &a->state
+          : &a->audience) = s;
         return 0;
     default:
         return fail(err, -NATTER_EINTERNAL, name, "no rule");
@@ -275,8 +344,29 @@ static int decode_args(struct proto_req *req, const cJSON *d, char *err)
     return 0;
 }
 
+/* true when a JSON string in buf escapes a NUL (\u0000): cJSON would cut the string there
+ * silently, so "r_1\u0000x" would read as "r_1". */
+static bool has_escaped_nul(const char *buf, size_t len)
+{
+    bool in_str = false;
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] == '"') {
+            in_str = !in_str;
+        } else if (in_str && buf[i] == '\\' && i + 1 < len) {
+            if (buf[i + 1] == 'u' && i + 5 < len && !memcmp(buf + i + 2, "0000", 4))
+                return true;
+            i++; /* skip the escaped character */
+        }
+    }
+    return false;
+}
+
 static cJSON *parse(const char *buf, size_t len, char *err)
 {
+    if (has_escaped_nul(buf, len)) {
+        snprintf(err, NATTER_ERR_LEN, "strings may not contain NUL (\\u0000)");
+        return NULL;
+    }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
     if (!root) {
@@ -312,7 +402,10 @@ int proto_decode_ws(const char *buf, size_t len, struct proto_req *req, char err
     const cJSON *op = cJSON_GetObjectItemCaseSensitive(req->root, "op");
     if (!cJSON_IsString(op))
         return fail(err, -NATTER_EBADREQ, "op", "required string");
-    if (!(req->op = proto_op_find(op->valuestring, strlen(op->valuestring)))) {
+    req->op = proto_op_find(op->valuestring, strlen(op->valuestring));
+    if (req->op && (req->op->flags & OPF_ADMIN))
+        req->op = NULL; /* the admin API is REST only */
+    if (!req->op) {
         snprintf(err, NATTER_ERR_LEN, "unknown op '%.64s'", op->valuestring);
         return -NATTER_EBADREQ;
     }

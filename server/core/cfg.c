@@ -40,7 +40,7 @@ static int set_listen(const char *v, char *err)
     if (!colon || colon == v || (size_t)(colon - v) >= sizeof cfg.listen_host)
         goto bad;
     long port = strtol(colon + 1, &end, 10);
-    if (*end || port < 0 || port > 65535)
+    if (*end || end == colon + 1 || port < 0 || port > 65535)
         goto bad;
     memcpy(cfg.listen_host, v, (size_t)(colon - v));
     cfg.listen_host[colon - v] = '\0';
@@ -95,7 +95,8 @@ int cfg_set_limits(const char *list, char err[NATTER_ERR_LEN])
 }
 
 enum { O_LISTEN = 256, O_DATA, O_WEB, O_PUBLIC, O_ORIGINS, O_PROXY, O_LOG, O_CERT, O_KEY,
-       O_COST, O_LIMIT, O_HELP, O_VERSION };
+       O_COST, O_LIMIT, O_SMTP_URL, O_SMTP_FROM, O_SMTP_USER, O_SMTP_PASS, O_SMTP_CA,
+       O_TW_URL, O_TW_SID, O_TW_KEY, O_TW_SECRET, O_SMTP_PLAIN, O_HELP, O_VERSION };
 
 static const struct option opts[] = {
     {"listen", required_argument, NULL, O_LISTEN},
@@ -109,6 +110,16 @@ static const struct option opts[] = {
     {"tls-key", required_argument, NULL, O_KEY},
     {"password-cost", required_argument, NULL, O_COST},
     {"limit", required_argument, NULL, O_LIMIT},
+    {"smtp-url", required_argument, NULL, O_SMTP_URL},
+    {"smtp-from", required_argument, NULL, O_SMTP_FROM},
+    {"smtp-user", required_argument, NULL, O_SMTP_USER},
+    {"smtp-password", required_argument, NULL, O_SMTP_PASS},
+    {"smtp-ca-file", required_argument, NULL, O_SMTP_CA},
+    {"twilio-base-url", required_argument, NULL, O_TW_URL},
+    {"twilio-account-sid", required_argument, NULL, O_TW_SID},
+    {"twilio-api-key", required_argument, NULL, O_TW_KEY},
+    {"twilio-api-secret", required_argument, NULL, O_TW_SECRET},
+    {"smtp-plain", no_argument, NULL, O_SMTP_PLAIN},
     {"help", no_argument, NULL, O_HELP},
     {"version", no_argument, NULL, O_VERSION},
     {NULL, 0, NULL, 0},
@@ -117,7 +128,10 @@ static const struct option opts[] = {
 /* The environment variable of each flag that takes one, in opts[] order. */
 static const char *const envs[] = {"NATTER_LISTEN", "NATTER_DATA_DIR", "NATTER_WEB_ROOT",
     "NATTER_PUBLIC_URL", "NATTER_ALLOWED_ORIGINS", "NATTER_TRUST_PROXY", "NATTER_LOG_LEVEL",
-    "NATTER_TLS_CERT", "NATTER_TLS_KEY", "NATTER_PASSWORD_COST", "NATTER_LIMITS"};
+    "NATTER_TLS_CERT", "NATTER_TLS_KEY", "NATTER_PASSWORD_COST", "NATTER_LIMITS",
+    "NATTER_SMTP_URL", "NATTER_SMTP_FROM", "NATTER_SMTP_USER", "NATTER_SMTP_PASSWORD",
+    "NATTER_SMTP_CA_FILE", "NATTER_TWILIO_BASE_URL", "NATTER_TWILIO_ACCOUNT_SID",
+    "NATTER_TWILIO_API_KEY", "NATTER_TWILIO_API_SECRET", "NATTER_SMTP_PLAIN"};
 
 static int apply(int o, const char *v, char *err)
 {
@@ -141,6 +155,25 @@ static int apply(int o, const char *v, char *err)
     case O_KEY: return copy(cfg.tls_key, sizeof cfg.tls_key, v, "--tls-key", err);
     case O_COST: return set_cost(v, err);
     case O_LIMIT: return cfg_set_limits(v, err);
+    case O_SMTP_URL: return copy(cfg.smtp_url, sizeof cfg.smtp_url, v, "--smtp-url", err);
+    case O_SMTP_FROM: return copy(cfg.smtp_from, sizeof cfg.smtp_from, v, "--smtp-from", err);
+    case O_SMTP_USER: return copy(cfg.smtp_user, sizeof cfg.smtp_user, v, "--smtp-user", err);
+    case O_SMTP_PASS:
+        return copy(cfg.smtp_password, sizeof cfg.smtp_password, v, "--smtp-password", err);
+    case O_SMTP_CA: return copy(cfg.smtp_ca_file, sizeof cfg.smtp_ca_file, v, "--smtp-ca-file", err);
+    case O_TW_URL:
+        return copy(cfg.twilio_base_url, sizeof cfg.twilio_base_url, v, "--twilio-base-url", err);
+    case O_TW_SID:
+        return copy(cfg.twilio_account_sid, sizeof cfg.twilio_account_sid, v,
+                    "--twilio-account-sid", err);
+    case O_TW_KEY:
+        return copy(cfg.twilio_api_key, sizeof cfg.twilio_api_key, v, "--twilio-api-key", err);
+    case O_TW_SECRET:
+        return copy(cfg.twilio_api_secret, sizeof cfg.twilio_api_secret, v,
+                    "--twilio-api-secret", err);
+    case O_SMTP_PLAIN:
+        cfg.smtp_plain = !v || strcmp(v, "0");
+        return 0;
     default: return -1;
     }
 }
@@ -168,7 +201,7 @@ int cfg_parse(int argc, char **argv, char err[NATTER_ERR_LEN])
             printf("natter %s\n", NATTER_VERSION);
             return 1;
         }
-        if (o == '?' || apply(o, optarg, err)) {
+        if (o == '?' || apply(o, optarg ? optarg : "1", err)) {
             if (o == '?')
                 snprintf(err, NATTER_ERR_LEN, "unknown or incomplete option (see --help)");
             return -1;
@@ -185,7 +218,21 @@ int cfg_parse(int argc, char **argv, char err[NATTER_ERR_LEN])
     if (!cfg.public_url[0])
         snprintf(cfg.public_url, sizeof cfg.public_url, "%s://localhost:%d",
                  cfg.tls_cert[0] ? "https" : "http", cfg.listen_port);
+    if (!cfg.twilio_base_url[0])
+        strcpy(cfg.twilio_base_url, "https://video.twilio.com");
+    if (!cfg.smtp_from[0])
+        snprintf(cfg.smtp_from, sizeof cfg.smtp_from, "natter@%s", cfg_public_host());
     return 0;
+}
+
+const char *cfg_public_host(void)
+{
+    static char host[256];
+    const char *p = strstr(cfg.public_url, "://");
+    p = p ? p + 3 : cfg.public_url;
+    size_t n = strcspn(p, ":/");
+    snprintf(host, sizeof host, "%.*s", (int)n, p);
+    return host;
 }
 
 void cfg_print_help(const char *prog)
@@ -203,6 +250,16 @@ void cfg_print_help(const char *prog)
            "  --tls-cert FILE           NATTER_TLS_CERT         serve HTTPS/WSS with this certificate\n"
            "  --tls-key FILE            NATTER_TLS_KEY          ...and this private key\n"
            "  --password-cost COST      NATTER_PASSWORD_COST    interactive|moderate|min (min: tests only)\n"
+           "  --smtp-url URL            NATTER_SMTP_URL         smtp://HOST:PORT for invite and reset mail\n"
+           "  --smtp-from ADDR          NATTER_SMTP_FROM        default natter@<public url host>\n"
+           "  --smtp-user USER          NATTER_SMTP_USER        SMTP AUTH user (with --smtp-password)\n"
+           "  --smtp-password PASS      NATTER_SMTP_PASSWORD\n"
+           "  --smtp-ca-file FILE       NATTER_SMTP_CA_FILE     trust this CA for STARTTLS\n"
+           "  --smtp-plain              NATTER_SMTP_PLAIN=1     no STARTTLS (loopback hosts only)\n"
+           "  --twilio-base-url URL     NATTER_TWILIO_BASE_URL  default https://video.twilio.com\n"
+           "  --twilio-account-sid SID  NATTER_TWILIO_ACCOUNT_SID\n"
+           "  --twilio-api-key SID      NATTER_TWILIO_API_KEY   an API key (SK...)\n"
+           "  --twilio-api-secret S     NATTER_TWILIO_API_SECRET\n"
            "  --limit NAME=VALUE        NATTER_LIMITS=\"a=1,b=2\" repeatable; the limits are:\n",
            prog, prog, prog);
     for (int i = 0; i < LIM__COUNT; i++)
