@@ -23,6 +23,12 @@ enum op_id {
     OP_MEMBER_LIST, OP_MEMBER_ADD, OP_MEMBER_REMOVE, OP_MEMBER_ROLE,
     OP_ROOM_CREATE, OP_ROOM_RENAME, OP_ROOM_DELETE, OP_DM_OPEN,
     OP_MESSAGE_SEND, OP_MESSAGE_EDIT, OP_MESSAGE_DELETE, OP_ROOM_HISTORY, OP_ROOM_READ,
+    OP_INVITE_CREATE, OP_INVITE_LIST, OP_INVITE_REVOKE, OP_INVITE_PENDING, OP_INVITE_ACCEPT,
+    OP_INVITE_DECLINE, OP_RESET_REQUEST, OP_RESET_CONFIRM, OP_CALL_JOIN, OP_CALL_LEAVE,
+    OP_ADMIN_INVITES_SEND, OP_ADMIN_INVITES_LIST, OP_ADMIN_INVITES_REVOKE, OP_ADMIN_INVITES_RESEND,
+    OP_ADMIN_USERS_LIST, OP_ADMIN_USERS_DISABLE, OP_ADMIN_USERS_DELETE, OP_ADMIN_GROUPS_LIST,
+    OP_ADMIN_GROUPS_MEMBERS, OP_ADMIN_BOTS_CREATE, OP_ADMIN_BOTS_TOKEN_ISSUE,
+    OP_ADMIN_BOTS_TOKEN_REVOKE, OP_ADMIN_AUDIT_LIST,
     OP__COUNT
 };
 
@@ -31,20 +37,27 @@ enum op_flags {
     OPF_NOTOKEN = 2, /* needs no token at all (REST: no Bearer) */
     OPF_WS_ONLY = 4, /* not reachable over REST */
     OPF_NOREPLY = 8, /* no ok on success (typing) */
+    OPF_ADMIN = 16,  /* admin-audience token only; REST only */
 };
 
 /* Argument slots: every field of every op lands in one named place. */
 enum arg_slot {
     A_ROOM, A_GROUP, A_USER, A_MSG, A_SEQ, A_BEFORE, A_AFTER, A_LIMIT,
     A_NAME, A_EMAIL, A_PASSWORD, A_BODY, A_CID, A_TOKEN, A_REFRESH, A_ROLE, A_EPOCH,
-    A_ROOMS, A__COUNT
+    A_ROOMS, A_INVITE, A_CODE, A_INVITE_CODE, A_STATE, A_AUDIENCE, A_DISABLED, A_EMAILS, A_GROUPS,
+    A_TOKEN_ID, A__COUNT
 };
 
 struct proto_args {
     uint32_t present; /* bit (1 << slot) for each field that was given */
     int64_t room, group, user, msg, seq, before, after, limit;
     const char *name, *email, *password, *body, *cid, *token, *refresh, *role, *epoch;
-    const cJSON *rooms; /* resume: {"r_1": 42, ...}, validated */
+    const cJSON *rooms;  /* resume: {"r_1": 42, ...}, validated */
+    int64_t invite, token_id;
+    const char *code, *invite_code, *state, *audience;
+    bool disabled;
+    const cJSON *emails; /* array of valid addresses, 1..invite_bulk_max */
+    const cJSON *groups; /* array of group ids */
 };
 
 struct proto_op {

@@ -1,6 +1,7 @@
 /* api: the two doors (WebSocket frames and REST calls), the dispatch table, the call
  * lifecycle and the helpers every handler shares. */
 #include "api/api_int.h"
+#include "jobs/jobs.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -23,6 +24,24 @@ static const api_handler handlers[OP__COUNT] = {
     [OP_DM_OPEN] = api_dm_open,             [OP_MESSAGE_SEND] = api_message_send,
     [OP_MESSAGE_EDIT] = api_message_edit,   [OP_MESSAGE_DELETE] = api_message_delete,
     [OP_ROOM_HISTORY] = api_room_history,   [OP_ROOM_READ] = api_room_read,
+    [OP_INVITE_CREATE] = api_invite_create, [OP_INVITE_LIST] = api_invite_list,
+    [OP_INVITE_REVOKE] = api_invite_revoke, [OP_INVITE_PENDING] = api_invite_pending,
+    [OP_INVITE_ACCEPT] = api_invite_accept, [OP_INVITE_DECLINE] = api_invite_decline,
+    [OP_RESET_REQUEST] = api_reset_request, [OP_RESET_CONFIRM] = api_reset_confirm,
+    [OP_CALL_JOIN] = api_call_join,         [OP_CALL_LEAVE] = api_call_leave,
+    [OP_ADMIN_INVITES_SEND] = api_admin_invites_send,
+    [OP_ADMIN_INVITES_LIST] = api_admin_invites_list,
+    [OP_ADMIN_INVITES_REVOKE] = api_admin_invites_revoke,
+    [OP_ADMIN_INVITES_RESEND] = api_admin_invites_resend,
+    [OP_ADMIN_USERS_LIST] = api_admin_users_list,
+    [OP_ADMIN_USERS_DISABLE] = api_admin_users_disable,
+    [OP_ADMIN_USERS_DELETE] = api_admin_users_delete,
+    [OP_ADMIN_GROUPS_LIST] = api_admin_groups_list,
+    [OP_ADMIN_GROUPS_MEMBERS] = api_admin_groups_members,
+    [OP_ADMIN_BOTS_CREATE] = api_admin_bots_create,
+    [OP_ADMIN_BOTS_TOKEN_ISSUE] = api_admin_bots_token_issue,
+    [OP_ADMIN_BOTS_TOKEN_REVOKE] = api_admin_bots_token_revoke,
+    [OP_ADMIN_AUDIT_LIST] = api_admin_audit_list,
 };
 
 int64_t api__now(void)
@@ -54,11 +73,22 @@ int api_open(const struct api_io *io)
         return -1;
     if (work_pool_open((int)lim(LIM_PW_WORKERS), (int)lim(LIM_PW_QUEUE)))
         return -1;
+    if (jobs_open()) {
+        work_pool_close();
+        return -1;
+    }
     return 0;
+}
+
+void api_tick(void)
+{
+    api__outbox_tick();
+    api__calls_tick();
 }
 
 void api_close(void)
 {
+    jobs_close();
     work_pool_close();
     loopq_drain(); /* the last results: their sockets are gone, so replies go nowhere */
     hub_cleanup();
@@ -317,6 +347,8 @@ void api_ws_message(struct api_conn *ac, const char *buf, size_t len)
         api_identify(c, ac);
     else if (api__draining)
         api__fail(c, NATTER_EUNAVAIL, "the server is shutting down");
+    else if (!handlers[op->id])
+        api__fail(c, NATTER_ENOTFOUND, "unknown op");
     else
         handlers[op->id](c);
 }
@@ -344,21 +376,43 @@ void api_ws_closed(struct api_conn *ac)
 
 /* ---- The REST door. */
 
-static int rest_auth(struct api_call *c, const char *bearer)
+int api__token(const char *tok, int64_t *out_user, int64_t *out_sid, char aud[8])
 {
     struct auth_claims cl;
+    char hash[AUTH_TOKEN_HASH_LEN];
+    int64_t now = api__now();
+    if (strncmp(tok, "v4.public.", 10)) {
+        /* Not a PASETO: an opaque bot token, stored hashed as a 'bot' session. */
+        auth_token_hash(tok, strlen(tok), hash);
+        if (store_session_by_hash(hash, "bot", now, out_sid, out_user))
+            return AUTH_BAD_SIG;
+        strcpy(aud, "bot");
+        return AUTH_OK;
+    }
+    enum auth_verdict v = auth_access_verify(tok, strlen(tok), now / 1000, &cl);
+    if (v != AUTH_OK)
+        return v;
+    if (store_session_live(cl.sid, cl.sub, now))
+        return AUTH_REVOKED;
+    *out_user = cl.sub;
+    *out_sid = cl.sid;
+    snprintf(aud, 8, "%s", cl.aud);
+    return AUTH_OK;
+}
+
+/* 0 when bearer may call c's op: admin ops need an admin-audience token of an admin, the
+ * rest a chat or bot token. Else the error to answer. */
+static int rest_auth(struct api_call *c, const char *bearer)
+{
     struct store_user u;
-    if (!bearer || !*bearer)
-        return -1;
-    enum auth_verdict v = auth_access_verify(bearer, strlen(bearer), api__now() / 1000, &cl);
-    if (v != AUTH_OK || strcmp(cl.aud, "chat"))
-        return -1;
-    if (store_session_live(cl.sid, cl.sub, api__now()) || store_user_by_id(cl.sub, &u) ||
-        u.disabled)
-        return -1;
-    c->user = cl.sub;
-    c->sid = cl.sid;
+    char aud[8];
+    bool admin_op = c->req.op->flags & OPF_ADMIN;
+    if (!bearer || !*bearer || api__token(bearer, &c->user, &c->sid, aud) != AUTH_OK ||
+        store_user_by_id(c->user, &u) || u.disabled)
+        return NATTER_EUNAUTH;
     c->is_admin = u.is_admin;
+    if (admin_op != !strcmp(aud, "admin") || (admin_op && !u.is_admin))
+        return NATTER_EFORBID;
     return 0;
 }
 
@@ -379,8 +433,10 @@ void api_rest(uint64_t id, const char *op, const char *bearer, const char *ip, c
         api__fail(c, rc, err);
         return;
     }
-    if (!(c->req.op->flags & OPF_NOTOKEN) && rest_auth(c, bearer)) {
-        api__fail(c, NATTER_EUNAUTH, "a valid access token is required (Authorization: Bearer)");
+    if (!(c->req.op->flags & OPF_NOTOKEN) && (rc = rest_auth(c, bearer))) {
+        api__fail(c, rc, rc == NATTER_EFORBID
+                             ? "this token's audience cannot call this operation"
+                             : "a valid access token is required (Authorization: Bearer)");
         return;
     }
     if (api__draining) {

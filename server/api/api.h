@@ -59,6 +59,8 @@ void api_ws_closed(struct api_conn *ac);
  * The answer comes through io->http_reply(id, …), maybe later. */
 void api_rest(uint64_t id, const char *op, const char *bearer, const char *ip, const char *body,
               size_t len);
+/* Called by net/ every 250 ms on the loop thread: outbox sweep, call polling. */
+void api_tick(void);
 /* Start of a graceful stop: new work is refused with `unavailable`. */
 void api_draining(void);
 

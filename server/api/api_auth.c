@@ -23,7 +23,7 @@ static int run_session(struct store_tx *tx, void *arg)
     int rc;
     if (c->v[5] && (rc = store_tx_user_set_pw(tx, c->user, c->hash)))
         return rc;
-    return store_tx_session_insert(tx, c->user, c->tok_hash, "chat", now,
+    return store_tx_session_insert(tx, c->user, c->tok_hash, c->aud[0] ? c->aud : "chat", now,
                                    now + lim(LIM_REFRESH_TTL_S) * 1000, &c->sid);
 }
 
@@ -33,6 +33,8 @@ static void reply_tokens(struct api_call *c)
     struct store_user u;
     char access[AUTH_ACCESS_MAX];
     struct auth_claims cl = {.sub = c->user, .sid = c->sid, .aud = "chat"};
+    if (c->aud[0])
+        snprintf(cl.aud, sizeof cl.aud, "%s", c->aud);
     cl.exp = api__now() / 1000 + lim(LIM_TOKEN_TTL_S);
     if (store_user_by_id(c->user, &u) || auth_access_mint(&cl, access) < 0)
         return api__fail(c, NATTER_EINTERNAL, "could not issue a token");
@@ -75,19 +77,31 @@ static int run_signup(struct store_tx *tx, void *arg)
     struct api_call *c = arg;
     int64_t now = api__now();
     int rc = store_tx_user_insert(tx, c->text, c->req.a.name, c->hash, now, &c->user);
-    if (rc)
+    if (!rc)
+        rc = store_tx_session_insert(tx, c->user, c->tok_hash, "chat", now,
+                                     now + lim(LIM_REFRESH_TTL_S) * 1000, &c->sid);
+    if (rc || !proto_has(&c->req, A_INVITE_CODE))
         return rc;
-    return store_tx_session_insert(tx, c->user, c->tok_hash, "chat", now,
-                                   now + lim(LIM_REFRESH_TTL_S) * 1000, &c->sid);
+    /* Signing up through an invite link: join in the same transaction, or not at all. */
+    struct store_invite inv;
+    char hash[AUTH_TOKEN_HASH_LEN];
+    auth_token_hash(c->req.a.invite_code, strlen(c->req.a.invite_code), hash);
+    if (store_tx_invite_by_hash(tx, hash, &inv)) {
+        c->why = "invite not found";
+        return -NATTER_ENOTFOUND;
+    }
+    return api__invite_take(c, tx, &inv, c->text);
 }
 
 static void done_signup(void *arg, int rc)
 {
     struct api_call *c = arg;
-    if (rc == -NATTER_ECONFLICT)
+    if (rc == -NATTER_ECONFLICT && !c->why)
         return api__fail(c, rc, "that email is already registered");
     if (rc)
-        return api__fail(c, rc, "could not create the account");
+        return api__fail(c, rc, c->why ? c->why : "could not create the account");
+    if (c->v[4])
+        api__joined(c->v[4], c->user, c->v[3]);
     reply_tokens(c);
 }
 
@@ -138,6 +152,8 @@ static void verified_login(void *arg)
         metrics.login_failures_total++;
         return api__fail(c, NATTER_EUNAUTH, "invalid email or password");
     }
+    if (!strcmp(c->aud, "admin") && !c->is_admin)
+        return api__fail(c, NATTER_EFORBID, "not a server admin");
     metrics.logins_total++;
     new_refresh(c);
     api__submit(c, run_session, done_session);
@@ -158,8 +174,13 @@ void api_auth_login(struct api_call *c)
     }
     /* Unknown, disabled and password-less (bot) accounts verify against a dummy hash, so
      * the answer takes the same time and says the same thing. */
+    if (c->req.a.audience && strcmp(c->req.a.audience, "chat") &&
+        strcmp(c->req.a.audience, "admin"))
+        return api__fail(c, NATTER_EBADREQ, "audience: chat or admin");
+    snprintf(c->aud, sizeof c->aud, "%s", c->req.a.audience ? c->req.a.audience : "chat");
     if (store_user_by_email(email, &u) == 0 && !u.disabled && !u.is_bot && u.pw_hash[0]) {
         c->user = u.id;
+        c->is_admin = u.is_admin;
         snprintf(c->hash, sizeof c->hash, "%s", u.pw_hash);
     }
     api__work(c, verify_pw, verified_login);

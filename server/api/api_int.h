@@ -35,6 +35,8 @@ struct api_call {
     char hash[AUTH_PW_HASH_LEN];
     char tok[AUTH_TOKEN_LEN];          /* a new refresh token, shown once */
     char tok_hash[AUTH_TOKEN_HASH_LEN];
+    const char *why;                   /* a job's own error message (static text) */
+    char aud[8];                       /* audience of tokens to mint: chat or admin */
     int64_t *ids;                      /* malloc'd list (rooms of a deleted group) */
     size_t nids;
     struct sbuf ev;          /* event frame text built by a job */
@@ -121,6 +123,55 @@ void api_typing(struct api_call *c, struct api_conn *ac);
 
 /* Makes the dummy password hash (start-up; api_auth.c). */
 int api_auth_init(void);
+
+/* Issue 4 handlers. */
+void api_invite_create(struct api_call *c);
+void api_invite_list(struct api_call *c);
+void api_invite_revoke(struct api_call *c);
+void api_invite_pending(struct api_call *c);
+void api_invite_accept(struct api_call *c);
+void api_invite_decline(struct api_call *c);
+void api_reset_request(struct api_call *c);
+void api_reset_confirm(struct api_call *c);
+void api_call_join(struct api_call *c);
+void api_call_leave(struct api_call *c);
+void api_admin_invites_send(struct api_call *c);
+void api_admin_invites_list(struct api_call *c);
+void api_admin_invites_revoke(struct api_call *c);
+void api_admin_invites_resend(struct api_call *c);
+void api_admin_users_list(struct api_call *c);
+void api_admin_users_disable(struct api_call *c);
+void api_admin_users_delete(struct api_call *c);
+void api_admin_groups_list(struct api_call *c);
+void api_admin_groups_members(struct api_call *c);
+void api_admin_bots_create(struct api_call *c);
+void api_admin_bots_token_issue(struct api_call *c);
+void api_admin_bots_token_revoke(struct api_call *c);
+void api_admin_audit_list(struct api_call *c);
+
+/* Invites inside a write job (api_invites.c): creates the invite and its outbox row.
+ * Returns 0 or a negated error; *out_id is the invite. */
+int api__invite_insert(struct store_tx *tx, int64_t group, const char *email, int64_t inviter,
+                       int64_t *out_id);
+/* Accepts invite inv for user inside a job: membership, state. c->why explains failures. */
+int api__invite_take(struct api_call *c, struct store_tx *tx, const struct store_invite *inv,
+                     const char *email);
+cJSON *api__invite_json(const struct store_invite *inv);
+/* After a commit that added user to group through an invite: events and subscriptions. */
+void api__joined(int64_t group, int64_t user, int64_t actor);
+/* Appends an audit row for an admin call (inside its job). */
+int api__audit(struct api_call *c, struct store_tx *tx, const char *target, cJSON *detail);
+
+/* The outbox (api_outbox.c): look for due mail now (after a commit that queued some). */
+void api__outbox_kick(void);
+/* Periodic work: the outbox sweep and call polling (api_outbox.c, api_calls.c). */
+void api__outbox_tick(void);
+void api__calls_tick(void);
+
+/* Checks any token (PASETO access token or opaque bot token) and its session.
+ * Returns AUTH_OK, an auth_verdict, or AUTH_REVOKED. */
+#define AUTH_REVOKED (-10)
+int api__token(const char *tok, int64_t *out_user, int64_t *out_sid, char aud[8]);
 
 /* Session ops (api_session.c). */
 void api_identify(struct api_call *c, struct api_conn *ac);

@@ -81,17 +81,17 @@ void api_identify(struct api_call *c, struct api_conn *ac)
         api__fail_retry(c, NATTER_ERATE, "too many identify attempts from this address", wait);
         return;
     }
-    enum auth_verdict v = auth_access_verify(a->token, strlen(a->token), api__now() / 1000, &cl);
+    char aud[8];
+    int v = api__token(a->token, &cl.sub, &cl.sid, aud);
     if (v == AUTH_EXPIRED) {
         reject(c, ac, 4004, "token expired");
         return;
     }
-    if (v != AUTH_OK || strcmp(cl.aud, "chat")) {
+    if ((v != AUTH_OK && v != AUTH_REVOKED) || (v == AUTH_OK && !strcmp(aud, "admin"))) {
         reject(c, ac, 4002, "invalid token");
         return;
     }
-    if (store_session_live(cl.sid, cl.sub, api__now()) || store_user_by_id(cl.sub, &u) ||
-        u.disabled) {
+    if (v == AUTH_REVOKED || store_user_by_id(cl.sub, &u) || u.disabled) {
         reject(c, ac, 4003, "session revoked");
         return;
     }

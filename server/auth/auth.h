@@ -81,4 +81,46 @@ void auth_random_hex(char *out, size_t n);
 /* Constant-time equality of two equal-length buffers. */
 bool auth_equal(const void *a, const void *b, size_t len);
 
+/* ---- Twilio Access Tokens (twilio.c) ---- */
+
+#define AUTH_TWILIO_MAX 2048    /* ample for Twilio's SIDs with Natter's user and room ids */
+
+/* A Twilio Access Token for Video: identity plus a grant for one room, minted byte for byte as
+ * twilio-node's AccessToken + VideoGrant (jsonwebtoken, HS256) mints it: header
+ * {"alg":"HS256","typ":"JWT","cty":"twilio-fpa;v=1"}, payload {"jti":"<api_key_sid>-<iat>",
+ * "grants":{"identity":..,"video":{"room":..}},"iat":..,"exp":iat+ttl_s,"iss":api_key_sid,
+ * "sub":account_sid}, no nbf. The signature is HMAC-SHA256 keyed by api_secret (any length).
+ * Every string must be non-empty (a video grant without a room would admit the bearer to every
+ * room of the account), free of control characters, and UTF-8 (copied into JSON as is). iat
+ * (unix seconds) >= 0, ttl_s > 0, and iat + ttl_s before the year 10000. out is NUL-terminated.
+ * Returns its length, or -1 for a bad argument or cap too small (out is then ""). Thread-safe. */
+int auth_twilio_token(const char *account_sid, const char *api_key_sid, const char *api_secret,
+                      const char *identity, const char *room, int64_t iat, int64_t ttl_s,
+                      char *out, size_t cap);
+/* true when tok (len bytes, need not be NUL-terminated) is header.payload.signature with exactly
+ * the header above, a non-empty payload, and the base64url HMAC-SHA256 of "header.payload" under
+ * api_secret (compared in constant time). The payload is neither decoded nor read. For tests. */
+bool auth_twilio_verify(const char *tok, size_t len, const char *api_secret);
+
+/* ---- secrets sealed at rest (seal.c) ---- */
+
+#define AUTH_SEAL_OVERHEAD 40   /* nonce (24) and MAC (16), before base64 */
+/* Room for the sealed text of n plain bytes, NUL included (an upper bound). */
+#define AUTH_SEAL_LEN(n) ((((size_t)(n) + AUTH_SEAL_OVERHEAD + 2) / 3) * 4 + 1)
+
+/* The seal key is derived from the signing seed in DIR/signing.key (crypto_kdf, context
+ * "natterSB", subkey 1), so it lives and dies with that key. Call after auth_keys_load with the
+ * same dir (the file must exist). Returns 0, or -1 with a reason in err. Start-up only. */
+int auth_seal_load(const char *dir, char *err, size_t err_len);
+void auth_seal_unload(void);
+
+/* Encrypt len bytes (XSalsa20-Poly1305, random nonce) to base64url(nonce || box), for a secret
+ * that must wait at rest, such as an invite code in a pending mail. out is NUL-terminated; cap of
+ * AUTH_SEAL_LEN(len) is enough. Returns its length, or -1 (no key, cap too small). Thread-safe. */
+int auth_seal(const void *plain, size_t len, char *out, size_t cap);
+/* Open len bytes of auth_seal's text (need not be NUL-terminated) into out, which is not
+ * NUL-terminated. Returns the plain length, or -1: no key, not our base64url, too short, tampered,
+ * sealed under another key, or longer than cap. Thread-safe. */
+int auth_unseal(const char *sealed, size_t len, void *out, size_t cap);
+
 #endif

@@ -38,7 +38,17 @@
     X(REFRESH_TTL_S, "refresh_ttl_s", 2592000, "refresh token lifetime, seconds")            \
     X(PW_WORKERS, "pw_workers", 2, "password hashing threads")                               \
     X(PW_QUEUE, "pw_queue", 64, "password hashes waiting before unavailable")                \
-    X(WRITE_QUEUE, "write_queue", 65536, "store writes waiting before unavailable")
+    X(WRITE_QUEUE, "write_queue", 65536, "store writes waiting before unavailable")           \
+    X(INVITES_PER_H, "invites_per_h", 20, "invites per hour per user (server admins exempt)")  \
+    X(INVITE_BULK_MAX, "invite_bulk_max", 500, "addresses in one admin bulk invite")           \
+    X(INVITE_TTL_S, "invite_ttl_s", 604800, "invite code lifetime, seconds")                   \
+    X(MAIL_ATTEMPTS, "mail_attempts", 5, "delivery attempts before a mail is failed")          \
+    X(MAIL_BACKOFF_MS, "mail_backoff_ms", 1000, "first retry delay; doubles per attempt")      \
+    X(RESET_TTL_S, "reset_ttl_s", 900, "password reset code lifetime, seconds")                \
+    X(RESET_ATTEMPTS, "reset_attempts", 5, "wrong reset codes before the code dies")           \
+    X(RESET_PER_H, "reset_per_h", 5, "reset requests per hour per IP and per email")          \
+    X(CALL_POLL_S, "call_poll_s", 30, "how often an active call's Twilio room is checked")     \
+    X(OUTBOUND_TIMEOUT_MS, "outbound_timeout_ms", 10000, "SMTP and Twilio request timeout")
 
 enum limit_id {
 #define X(id, name, def, doc) LIM_##id,
@@ -58,6 +68,16 @@ struct cfg {
     char tls_cert[512];
     char tls_key[512];
     int pw_cost;                /* enum auth_cost */
+    char smtp_url[256];         /* smtp://host:port; empty: mail is not sent */
+    char smtp_from[256];
+    char smtp_user[128];
+    char smtp_password[256];
+    char smtp_ca_file[512];
+    bool smtp_plain;            /* no STARTTLS: only with a loopback host */
+    char twilio_base_url[256];
+    char twilio_account_sid[64];
+    char twilio_api_key[64];
+    char twilio_api_secret[128];
     int64_t limits[LIM__COUNT];
 };
 
@@ -75,5 +95,7 @@ int cfg_parse(int argc, char **argv, char err[NATTER_ERR_LEN]);
 /* Apply "name=value,name=value" to the limits. Returns 0 or -1 with err set. */
 int cfg_set_limits(const char *list, char err[NATTER_ERR_LEN]);
 void cfg_print_help(const char *prog);
+/* The host part of --public-url ("localhost"). */
+const char *cfg_public_host(void);
 
 #endif

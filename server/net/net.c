@@ -13,7 +13,7 @@ struct lws_context *net__ctx;
 uint64_t net__next_id = 1;
 int net__stopping;
 static volatile sig_atomic_t got_signal;
-static lws_sorted_usec_list_t tick;
+static lws_sorted_usec_list_t tick, api_timer;
 
 static void on_signal(int sig)
 {
@@ -94,6 +94,13 @@ static void on_tick(lws_sorted_usec_list_t *sul)
     lws_sul_schedule(net__ctx, 0, sul, on_tick, 50 * LWS_US_PER_MS);
 }
 
+/* The api's periodic work (outbox, call polling). */
+static void on_api_timer(lws_sorted_usec_list_t *sul)
+{
+    api_tick();
+    lws_sul_schedule(net__ctx, 0, sul, on_api_timer, 250 * LWS_US_PER_MS);
+}
+
 static bool is_loopback(const char *host)
 {
     return !strcmp(host, "127.0.0.1") || !strcmp(host, "localhost") || !strcmp(host, "::1");
@@ -155,6 +162,7 @@ int net_run(void (*quiesce)(void))
         lws_context_destroy(net__ctx);
         return 1;
     }
+    on_api_timer(&api_timer);
     LOG_NOTICE("listening on %s://%s:%d (web root %s, public url %s)",
                cfg.tls_cert[0] ? "https" : "http", cfg.listen_host, cfg.listen_port,
                cfg.web_root, cfg.public_url);
@@ -171,6 +179,7 @@ int net_run(void (*quiesce)(void))
     while (net__conns.len && now_ms() < deadline && lws_service(net__ctx, 0) >= 0)
         loopq_drain();
     lws_sul_cancel(&tick);
+    lws_sul_cancel(&api_timer);
     quiesce();
     api_close();
     loopq_set_wake(NULL, NULL);

@@ -1,4 +1,5 @@
 # Turns the migration files IN (a list) into OUT, a C file defining store__migrations[].
+string(REPLACE "|" ";" IN "${IN}")
 set(body "/* Generated from the schema migrations by embed.cmake. Do not edit. */\n#include <stddef.h>\n")
 set(names "")
 set(i 0)

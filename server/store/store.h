@@ -171,4 +171,101 @@ int store_tx_msg_delete(struct store_tx *tx, int64_t id);
 int store_tx_read_set(struct store_tx *tx, int64_t user, int64_t room, int64_t seq,
                       int64_t *out);
 
+/* ---- Issue 4: invites, outbox, resets, calls, audit, admin (store_outbound.c). */
+
+struct store_invite {
+    int64_t id, group, inviter, created, expires;
+    char email[STORE_EMAIL_LEN];
+    char state[16];                 /* pending accepted declined revoked (expired is derived) */
+    char group_name[STORE_NAME_LEN], inviter_name[STORE_NAME_LEN];
+    char delivery[16];              /* outbox state: queued sent failed ("" when none) */
+    int64_t attempts;
+    char last_error[256], message_id[128];
+};
+
+struct store_outbox {
+    int64_t id, ref, attempts;
+    char kind[16];
+    char rcpt[STORE_EMAIL_LEN];
+    char message_id[128];
+    char *sealed;                   /* malloc'd, may be NULL */
+};
+
+struct store_reset {
+    int64_t id, user, attempts, expires;
+    bool used;
+    char code_hash[80];
+};
+
+struct store_call {
+    int64_t id, room, started;
+    char sid[64], name[128];
+};
+
+struct store_audit {
+    int64_t id, actor, created;
+    char action[64], target[64];
+    char *detail;                   /* malloc'd JSON text, may be NULL */
+};
+
+struct store_group_info {
+    int64_t id, owner, members;
+    char name[STORE_NAME_LEN];
+};
+
+int store_tx_invite_insert(struct store_tx *tx, int64_t group, const char *email, int64_t inviter,
+                           const char *code_hash, int64_t now, int64_t expires, int64_t *out_id);
+int store_tx_invite_by_hash(struct store_tx *tx, const char *code_hash, struct store_invite *out);
+int store_tx_invite_get(struct store_tx *tx, int64_t id, struct store_invite *out);
+int store_tx_invite_set_state(struct store_tx *tx, int64_t id, const char *state);
+/* A new code for an invite (resend): new hash and expiry, state pending. */
+int store_tx_invite_renew(struct store_tx *tx, int64_t id, const char *code_hash, int64_t expires);
+int store_invite_get(int64_t id, struct store_invite *out);
+/* Invites of group (0: all groups), optionally of one state, newest first, with delivery. */
+int store_invites(int64_t group, const char *state, int limit, struct store_invite **out, size_t *n);
+int store_invites_pending_for(const char *email, int64_t now, struct store_invite **out, size_t *n);
+
+int store_tx_outbox_insert(struct store_tx *tx, const char *kind, int64_t ref, const char *rcpt,
+                           const char *message_id, const char *sealed, int64_t now);
+/* Mail due at now that is not in `skip` (ids in flight). Free with store_outbox_free. */
+int store_outbox_due(int64_t now, int limit, struct store_outbox **out, size_t *n);
+void store_outbox_free(struct store_outbox *o, size_t n);
+/* Records a delivery attempt: sent (wipes the sealed secret), or retry at next_try, or
+ * failed once attempts reach max_attempts. */
+int store_tx_outbox_result(struct store_tx *tx, int64_t id, bool sent, const char *error,
+                           int64_t now, int64_t next_try, int64_t max_attempts);
+/* Puts a kind/ref mail back in the queue with a new secret (resend). */
+int store_tx_outbox_requeue(struct store_tx *tx, const char *kind, int64_t ref,
+                            const char *sealed, int64_t now);
+
+int store_tx_reset_insert(struct store_tx *tx, int64_t user, const char *code_hash, int64_t now,
+                          int64_t expires, int64_t *out_id);
+int store_tx_reset_latest(struct store_tx *tx, int64_t user, struct store_reset *out);
+int store_tx_reset_update(struct store_tx *tx, int64_t id, int64_t attempts, bool used);
+int store_tx_sessions_delete_user(struct store_tx *tx, int64_t user);
+
+int store_tx_call_active(struct store_tx *tx, int64_t room, struct store_call *out);
+int store_tx_call_insert(struct store_tx *tx, int64_t room, const char *sid, const char *name,
+                         int64_t now, int64_t *out_id);
+int store_tx_call_end(struct store_tx *tx, int64_t id, int64_t now);
+int store_calls_active(struct store_call **out, size_t *n);
+
+int store_tx_audit(struct store_tx *tx, int64_t actor, const char *action, const char *target,
+                   const char *detail, int64_t now);
+int store_audit_list(int64_t before, int limit, struct store_audit **out, size_t *n);
+void store_audit_free(struct store_audit *a, size_t n);
+
+int store_users_list(int64_t after, int limit, struct store_user **out, size_t *n);
+int store_tx_user_insert_bot(struct store_tx *tx, const char *email, const char *name,
+                             int64_t now, int64_t *out_id);
+int store_tx_user_set_disabled(struct store_tx *tx, int64_t user, bool disabled);
+/* Deletes an account but keeps its messages: personal data scrubbed, sessions, memberships
+ * and read state removed. */
+int store_tx_user_scrub(struct store_tx *tx, int64_t user);
+/* The live session whose token hash is hash and audience aud. */
+int store_session_by_hash(const char *hash, const char *aud, int64_t now, int64_t *out_sid,
+                          int64_t *out_user);
+int store_session_user(int64_t sid, int64_t *out_user, char aud[8]);
+int store_groups_all(struct store_group_info **out, size_t *n);
+
 #endif
