@@ -4,6 +4,7 @@
  * sent sends the mail again, with the same Message-ID (at least once). */
 #include "api/api_int.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -39,7 +40,7 @@ static void subject_header(struct sbuf *b, const char *s)
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (*p == ' ')
             sbuf_adds(b, "_");
-        else if (*p < 0x80 && *p > 0x20 && !strchr("=?_\"", *p))
+        else if (isalnum(*p) || strchr("!*+-/", *p)) /* RFC 2047 5(3): safe in a phrase */
             sbuf_add(b, p, 1);
         else
             sbuf_printf(b, "=%02X", *p);
