@@ -358,20 +358,8 @@ void api_ws_closed(struct api_conn *ac)
     int64_t user = ac->hc.user;
     bool was_ready = ac->state == AC_READY;
     ac->state = AC_CLOSING;
-    if (hub_conn_offline(&ac->hc) && was_ready) {
-        /* Last socket of this user: tell the people who share a group. */
-        struct store_group *gs;
-        size_t n;
-        if (store_groups_of_user(user, &gs, &n) == 0) {
-            for (size_t i = 0; i < n; i++) {
-                cJSON *d = cJSON_CreateObject();
-                proto_add_id(d, "user", 'u', user);
-                cJSON_AddStringToObject(d, "status", "offline");
-                api__publish_json(TOPIC_GROUP(gs[i].id), "presence", d, FRAME_EPHEMERAL);
-            }
-            free(gs);
-        }
-    }
+    if (hub_conn_offline(&ac->hc) && was_ready)
+        api__presence(user, "offline"); /* the user's last socket */
 }
 
 /* ---- The REST door. */

@@ -177,5 +177,7 @@ int api__token(const char *tok, int64_t *out_user, int64_t *out_sid, char aud[8]
 void api_identify(struct api_call *c, struct api_conn *ac);
 /* Closes every live socket of session sid (or of the user when sid is 0) with code. */
 void api__close_session(int64_t user, int64_t sid, int code, const char *reason);
+/* Tells the user's groups (up to presence_max online sockets) that the user is online/offline. */
+void api__presence(int64_t user, const char *status);
 
 #endif

@@ -14,13 +14,17 @@ void api__close_session(int64_t user, int64_t sid, int code, const char *reason)
             api__io->close((struct api_conn *)hc, code, reason);
 }
 
-static void presence(int64_t user, const char *status)
+void api__presence(int64_t user, const char *status)
 {
     struct store_group *gs;
     size_t n;
     if (store_groups_of_user(user, &gs, &n))
         return;
     for (size_t i = 0; i < n; i++) {
+        /* Big groups learn presence from member.list: pushing every change to thousands of
+         * sockets would cost more than the messages themselves. */
+        if ((int64_t)hub_topic_count(TOPIC_GROUP(gs[i].id)) > lim(LIM_PRESENCE_MAX))
+            continue;
         cJSON *d = cJSON_CreateObject();
         proto_add_id(d, "user", 'u', user);
         cJSON_AddStringToObject(d, "status", status);
@@ -131,6 +135,6 @@ void api_identify(struct api_call *c, struct api_conn *ac)
         return;
     }
     if (first)
-        presence(u.id, "online");
+        api__presence(u.id, "online");
     api__ok(c, res);
 }

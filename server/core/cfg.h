@@ -31,6 +31,7 @@
     X(MAX_HTTP_BODY, "max_http_body", 65536, "REST request body, bytes (413)")               \
     X(GROUP_MEMBERS, "group_members", 1000, "members per group")                             \
     X(TYPING_PER_S, "typing_per_s", 3, "typing notices per second per socket")               \
+    X(PRESENCE_MAX, "presence_max", 500, "online sockets in a group above which presence is not pushed") \
     X(MALFORMED_BURST, "malformed_burst", 10, "bad frames in a row before close 4000")        \
     X(MAX_NAME, "max_name", 64, "user, group and room names, code points")                   \
     X(MAX_CID, "max_cid", 64, "client id length, bytes")                                     \

@@ -223,6 +223,12 @@ int hub_topic_copy(uint64_t from, uint64_t to, uint64_t seq)
     return rc;
 }
 
+size_t hub_topic_count(uint64_t key)
+{
+    struct topic *t = map_get(&topics, key);
+    return t ? t->n : 0;
+}
+
 bool hub_topic_has_user(uint64_t key, int64_t user)
 {
     for (struct hub_conn *c = hub_user_conns(user); c; c = c->user_next)

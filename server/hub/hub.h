@@ -51,6 +51,8 @@ void hub_topic_drop(uint64_t topic);
 size_t hub_publish(uint64_t topic, struct frame *f, const struct hub_conn *skip);
 /* Subscribes every subscriber of `from` to `to` as well (a new room of a group). */
 int hub_topic_copy(uint64_t from, uint64_t to, uint64_t seq);
+/* Sockets subscribed to topic. */
+size_t hub_topic_count(uint64_t topic);
 /* true when one of user's sockets listens to topic. */
 bool hub_topic_has_user(uint64_t topic, int64_t user);
 
