@@ -221,7 +221,7 @@ int cfg_parse(int argc, char **argv, char err[NATTER_ERR_LEN])
     if (!cfg.twilio_base_url[0])
         strcpy(cfg.twilio_base_url, "https://video.twilio.com");
     if (!cfg.smtp_from[0])
-        snprintf(cfg.smtp_from, sizeof cfg.smtp_from, "natter@%s", cfg_public_host());
+        snprintf(cfg.smtp_from, sizeof cfg.smtp_from, "natter@%.200s", cfg_public_host());
     return 0;
 }
 

@@ -87,7 +87,7 @@ bool net__origin_ok(struct lws *wsi)
         return true;
     /* On loopback, localhost and 127.0.0.1 are the same place. */
     if (!strncmp(cfg.public_url, "http://localhost:", 17)) {
-        snprintf(alt, sizeof alt, "http://127.0.0.1:%s", cfg.public_url + 17);
+        snprintf(alt, sizeof alt, "http://127.0.0.1:%.200s", cfg.public_url + 17);
         return !strcmp(origin, alt);
     }
     return false;
@@ -233,7 +233,7 @@ static int on_http(struct lws *wsi, struct http_req *r)
             serve_get(r, path);
         return 0;
     }
-    snprintf(r->op, sizeof r->op, "%s", path + 8);
+    snprintf(r->op, sizeof r->op, "%.63s", path + 8);
     if (method != LWSHUMETH_POST) {
         static const char use_post[] = "{\"ok\":false,\"error\":{\"code\":\"bad_request\","
                                        "\"message\":\"use POST for /api/v1/<op>\",\"temporary\":false}}";

@@ -21,6 +21,7 @@ struct conn {
     unsigned char *rx;       /* reassembly of a fragmented message, on demand */
     size_t rxlen, rxcap;
     int close_code;          /* != 0: close once the queue is written */
+    bool close_sent;         /* our close frame is out; waiting for the peer's */
     char close_reason[64];
 };
 

@@ -5,7 +5,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "core/cfg.h"
 #include "core/log.h"
@@ -114,17 +113,27 @@ static struct frame *q_pop(struct conn *c)
     return f;
 }
 
-/* Closes with our code. Bytes the peer sent that nobody read would turn the close into a
- * TCP reset, and the peer would lose our close frame (and see 1006): discard them first. */
+/* lws 4.1.6 keeps the close opcode out of its public enum (it means lws_close_reason() and a
+ * return of -1, which closes at once); the value is the frame type lws_write maps to CLOSE. */
+#define LWS_WRITE_CLOSE_INTERNAL ((enum lws_write_protocol)4)
+
+/* Sends our close frame, then waits for the peer's (discarding what it still sends) until
+ * lws closes on its reply or after a timeout. Closing the socket at once would turn any
+ * unread input into a TCP reset, and the peer would lose our close frame and see 1006. */
 static int close_now(struct conn *c)
 {
-    char junk[4096];
-    int fd = lws_get_socket_fd(c->wsi);
-    for (int i = 0; i < 64 && fd >= 0 && recv(fd, junk, sizeof junk, MSG_DONTWAIT) > 0; i++)
-        ;
-    lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
-                     (unsigned char *)c->close_reason, strlen(c->close_reason));
-    return -1;
+    unsigned char buf[LWS_PRE + 2 + sizeof c->close_reason];
+    size_t n = strlen(c->close_reason);
+    if (c->close_sent)
+        return 0;
+    buf[LWS_PRE] = (unsigned char)(c->close_code >> 8);
+    buf[LWS_PRE + 1] = (unsigned char)(c->close_code & 0xff);
+    memcpy(buf + LWS_PRE + 2, c->close_reason, n);
+    if (lws_write(c->wsi, buf + LWS_PRE, 2 + n, LWS_WRITE_CLOSE_INTERNAL) < 0)
+        return -1;
+    c->close_sent = true;
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, 3);
+    return 0;
 }
 
 /* Writes what is queued: one lws_write per WRITEABLE. */
@@ -204,9 +213,11 @@ static int receive(struct conn *c, const char *in, size_t len)
     }
     return 0;
 too_big:
-    lws_close_reason(c->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)"frame too large",
-                     15);
-    return -1;
+    free(c->rx);
+    c->rx = NULL;
+    c->rxlen = c->rxcap = 0;
+    net__close(&c->ac, 1009, "frame too large");
+    return 0;
 }
 
 int net__cb_chat(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
