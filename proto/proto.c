@@ -211,7 +211,9 @@ static int take_list(struct proto_args *a, int slot, const cJSON *v, char *err)
             return fail(err, -NATTER_ETOOLARGE, name, "more than invite_bulk_max entries");
         if (!cJSON_IsString(c))
             return fail(err, -NATTER_EBADREQ, name, "expected strings");
-        bool ok = slot == A_EMAILS ? valid_email(c->valuestring, strlen(c->valuestring))
+        size_t len = strlen(c->valuestring);
+        bool ok = slot == A_EMAILS ? proto_utf8_count(c->valuestring, len) >= 0 &&
+                                         valid_email(c->valuestring, len)
                                    : parse_id(c->valuestring, 'g', &id);
         if (!ok)
             return fail(err, -NATTER_EBADREQ, name,
@@ -363,7 +365,7 @@ static bool has_escaped_nul(const char *buf, size_t len)
 
 static cJSON *parse(const char *buf, size_t len, char *err)
 {
-    if (has_escaped_nul(buf, len)) {
+    if (memchr(buf, 0, len) || has_escaped_nul(buf, len)) {
         snprintf(err, NATTER_ERR_LEN, "strings may not contain NUL (\\u0000)");
         return NULL;
     }
@@ -406,7 +408,7 @@ int proto_decode_ws(const char *buf, size_t len, struct proto_req *req, char err
     if (req->op && (req->op->flags & OPF_ADMIN))
         req->op = NULL; /* the admin API is REST only */
     if (!req->op) {
-        snprintf(err, NATTER_ERR_LEN, "unknown op '%.64s'", op->valuestring);
+        snprintf(err, NATTER_ERR_LEN, "unknown op"); /* not echoed: it may not be UTF-8-safe to cut */
         return -NATTER_EBADREQ;
     }
     if (!req->has_id && !(req->op->flags & OPF_NOREPLY))
@@ -421,7 +423,7 @@ int proto_decode_rest(const char *op, const char *body, size_t len, struct proto
     req->op = proto_op_find(op, strlen(op));
     if (!req->op || (req->op->flags & OPF_WS_ONLY)) {
         req->op = NULL;
-        snprintf(err, NATTER_ERR_LEN, "unknown op '%.64s'", op);
+        snprintf(err, NATTER_ERR_LEN, "unknown op");
         return -NATTER_ENOTFOUND;
     }
     size_t i = 0;
