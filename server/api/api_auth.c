@@ -193,7 +193,7 @@ static int run_refresh(struct store_tx *tx, void *arg)
     struct api_call *c = arg;
     int64_t now = api__now();
     return store_tx_session_rotate(tx, c->text, c->tok_hash, now,
-                                   now + lim(LIM_REFRESH_TTL_S) * 1000, &c->sid, &c->user);
+                                   now + lim(LIM_REFRESH_TTL_S) * 1000, &c->sid, &c->user, c->aud);
 }
 
 static void done_refresh(void *arg, int rc)

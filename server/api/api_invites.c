@@ -75,10 +75,11 @@ int api__invite_take(struct api_call *c, struct store_tx *tx, const struct store
         c->why = "the group is full";
         return -NATTER_ECONFLICT;
     }
+    c->v[2] = 1; /* newly joined */
     if (!rc) {
         rc = store_tx_member_insert(tx, inv->group, c->user, ROLE_MEMBER, api__now());
         if (rc == -NATTER_ECONFLICT)
-            rc = 0; /* already in: accepting still uses up the invite */
+            rc = 0, c->v[2] = 0; /* already in: accepting still uses up the invite */
     }
     if (!rc)
         rc = store_tx_invite_set_state(tx, inv->id, "accepted");
@@ -280,7 +281,8 @@ static void done_accept(void *arg, int rc)
     struct api_call *c = arg;
     if (rc)
         return api__fail(c, rc, c->why ? c->why : "could not accept the invite");
-    api__joined(c->v[4], c->user, c->v[3]);
+    if (c->v[2])
+        api__joined(c->v[4], c->user, c->v[3]);
     struct store_group *gs;
     size_t n;
     cJSON *snap = NULL;
@@ -378,7 +380,7 @@ static int run_resend(struct store_tx *tx, void *arg)
 {
     struct api_call *c = arg;
     struct store_invite inv;
-    char code[AUTH_TOKEN_LEN], hash[AUTH_TOKEN_HASH_LEN], sealed[256];
+    char code[AUTH_TOKEN_LEN], hash[AUTH_TOKEN_HASH_LEN], sealed[256], mid[160], rnd[33];
     int64_t now = api__now();
     int rc = store_tx_invite_get(tx, c->req.a.invite, &inv);
     if (rc)
@@ -393,8 +395,12 @@ static int run_resend(struct store_tx *tx, void *arg)
     memset(code, 0, sizeof code);
     if (!rc)
         rc = store_tx_invite_renew(tx, inv.id, hash, now + lim(LIM_INVITE_TTL_S) * 1000);
-    if (!rc)
-        rc = store_tx_outbox_requeue(tx, "invite", inv.id, sealed, now);
+    if (!rc) {
+        /* A new mail, not a retry: a new Message-ID, so no mail system drops it as a copy. */
+        auth_random_hex(rnd, 16);
+        snprintf(mid, sizeof mid, "<invite.%s@%s>", rnd, cfg_public_host());
+        rc = store_tx_outbox_requeue(tx, "invite", inv.id, sealed, mid, now);
+    }
     return rc ? rc : api__audit(c, tx, NULL, NULL);
 }
 

@@ -22,7 +22,7 @@ static bool started;
 struct attempt {
     struct store_job job;
     int64_t id, attempts; /* attempts made before this one */
-    bool sent;
+    bool sent, cancel;    /* cancel: fail now, no retry */
     char err[256];
 };
 
@@ -69,7 +69,8 @@ static char *take(struct sbuf *b)
     return s;
 }
 
-/* Fills the mail of outbox row o. Returns 0, or -1 when it cannot be built (permanent). */
+/* Fills the mail of outbox row o. Returns 0, -1 when it cannot be built, or -2 when it must
+ * not be sent any more. */
 static int build(struct job *j, const struct store_outbox *o, const char *secret)
 {
     struct sbuf b;
@@ -87,6 +88,8 @@ static int build(struct job *j, const struct store_outbox *o, const char *secret
         struct store_invite inv;
         if (store_invite_get(o->ref, &inv))
             return -1;
+        if (strcmp(inv.state, "pending"))
+            return -2; /* revoked or used before it went out: never send a dead link */
         sbuf_printf(&b, "%s invited you to %s on Natter", inv.inviter_name, inv.group_name);
         char *plain_subject = take(&b);
         if (!plain_subject)
@@ -132,7 +135,7 @@ static int run_attempt(struct store_tx *tx, void *arg)
     int64_t now = api__now();
     int64_t delay = lim(LIM_MAIL_BACKOFF_MS) << (a->attempts < 16 ? a->attempts : 16);
     return store_tx_outbox_result(tx, a->id, a->sent, a->sent ? NULL : a->err, now, now + delay,
-                                  lim(LIM_MAIL_ATTEMPTS));
+                                  a->cancel ? 0 : lim(LIM_MAIL_ATTEMPTS));
 }
 
 static void done_attempt(void *arg, int rc)
@@ -186,9 +189,12 @@ static void dispatch(const struct store_outbox *o)
     if (n < 0)
         return record(a, false, "the message's secret cannot be read (key changed?)");
     secret[n] = '\0';
-    if (!(j = job_new(JOB_MAIL)) || build(j, o, secret)) {
+    int built = (j = job_new(JOB_MAIL)) ? build(j, o, secret) : -1;
+    if (built) {
         job_free(j);
-        return record(a, false, "could not build the message");
+        a->cancel = built == -2;
+        return record(a, false, a->cancel ? "the invite is no longer pending"
+                                          : "could not build the message");
     }
     memset(secret, 0, sizeof secret);
     j->done = mailed;

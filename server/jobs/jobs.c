@@ -98,17 +98,17 @@ static int setup_mail(CURL *e, struct job *j)
     j->hdrs = h;
     snprintf(line, sizeof line, "<%s>", j->to);
     j->rcpt = curl_slist_append(NULL, line);
-    curl_mime *mime = curl_mime_init(e), *alt = curl_mime_init(e);
+    /* The message itself is the multipart/alternative: curl takes the root's type from here. */
+    h = curl_slist_append(h, "Content-Type: multipart/alternative");
+    j->hdrs = h;
+    curl_mime *mime = curl_mime_init(e);
     j->mime = mime;
-    curl_mimepart *part = curl_mime_addpart(alt);
+    curl_mimepart *part = curl_mime_addpart(mime);
     curl_mime_data(part, j->text, CURL_ZERO_TERMINATED);
     curl_mime_type(part, "text/plain; charset=utf-8");
-    part = curl_mime_addpart(alt);
+    part = curl_mime_addpart(mime);
     curl_mime_data(part, j->html, CURL_ZERO_TERMINATED);
     curl_mime_type(part, "text/html; charset=utf-8");
-    part = curl_mime_addpart(mime);
-    curl_mime_subparts(part, alt);
-    curl_mime_type(part, "multipart/alternative");
     snprintf(line, sizeof line, "<%s>", j->from);
     curl_easy_setopt(e, CURLOPT_URL, cfg.smtp_url);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
@@ -123,7 +123,7 @@ static int setup_mail(CURL *e, struct job *j)
         curl_easy_setopt(e, CURLOPT_USERNAME, cfg.smtp_user);
         curl_easy_setopt(e, CURLOPT_PASSWORD, cfg.smtp_password);
     }
-    return j->rcpt && mime && alt ? 0 : -1;
+    return j->rcpt && mime ? 0 : -1;
 }
 
 static int setup_http(CURL *e, struct job *j)

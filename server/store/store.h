@@ -123,9 +123,11 @@ int store_tx_user_set_pw(struct store_tx *tx, int64_t user, const char *pw_hash)
 int store_tx_user_set_admin(struct store_tx *tx, int64_t user, bool is_admin);
 int store_tx_session_insert(struct store_tx *tx, int64_t user, const char *refresh_hash,
                             const char *aud, int64_t now, int64_t expires, int64_t *out_sid);
-/* Swaps a live refresh hash for a new one; fills *out_sid and *out_user. -NATTER_EUNAUTH if none. */
+/* Swaps a live refresh hash for a new one; fills the session, user and audience.
+ * -NATTER_EUNAUTH if none. Bot tokens are not refresh tokens and never match. */
 int store_tx_session_rotate(struct store_tx *tx, const char *old_hash, const char *new_hash,
-                            int64_t now, int64_t expires, int64_t *out_sid, int64_t *out_user);
+                            int64_t now, int64_t expires, int64_t *out_sid, int64_t *out_user,
+                            char out_aud[8]);
 int store_tx_session_delete(struct store_tx *tx, int64_t sid);
 
 int store_tx_group_insert(struct store_tx *tx, const char *name, int64_t owner, int64_t now,
@@ -236,7 +238,7 @@ int store_tx_outbox_result(struct store_tx *tx, int64_t id, bool sent, const cha
                            int64_t now, int64_t next_try, int64_t max_attempts);
 /* Puts a kind/ref mail back in the queue with a new secret (resend). */
 int store_tx_outbox_requeue(struct store_tx *tx, const char *kind, int64_t ref,
-                            const char *sealed, int64_t now);
+                            const char *sealed, const char *message_id, int64_t now);
 
 int store_tx_reset_insert(struct store_tx *tx, int64_t user, const char *code_hash, int64_t now,
                           int64_t expires, int64_t *out_id);

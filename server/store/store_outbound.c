@@ -155,11 +155,11 @@ int store_tx_outbox_result(struct store_tx *tx, int64_t id, bool sent, const cha
 }
 
 int store_tx_outbox_requeue(struct store_tx *tx, const char *kind, int64_t ref,
-                            const char *sealed, int64_t now)
+                            const char *sealed, const char *message_id, int64_t now)
 {
     return store__exec(W, "UPDATE outbox SET state='queued', attempts=0, last_error=NULL, "
-                          "sealed=?, next_try=?, updated=? WHERE kind=? AND ref=?",
-                       "tiiti", sealed, now, now, kind, ref);
+                          "sealed=?, message_id=?, next_try=?, updated=? WHERE kind=? AND ref=?",
+                       "ttiiti", sealed, message_id, now, now, kind, ref);
 }
 
 /* ---- Password resets */

@@ -59,16 +59,18 @@ int store_tx_session_insert(struct store_tx *tx, int64_t user, const char *refre
 }
 
 int store_tx_session_rotate(struct store_tx *tx, const char *old_hash, const char *new_hash,
-                            int64_t now, int64_t expires, int64_t *out_sid, int64_t *out_user)
+                            int64_t now, int64_t expires, int64_t *out_sid, int64_t *out_user,
+                            char out_aud[8])
 {
-    sqlite3_stmt *st = store__q(W, "SELECT id, user_id FROM sessions WHERE refresh_hash=? "
-                                   "AND expires>?", "ti", old_hash, now);
+    sqlite3_stmt *st = store__q(W, "SELECT id, user_id, aud FROM sessions WHERE refresh_hash=? "
+                                   "AND expires>? AND aud<>'bot'", "ti", old_hash, now);
     if (!st)
         return -NATTER_EINTERNAL;
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         *out_sid = sqlite3_column_int64(st, 0);
         *out_user = sqlite3_column_int64(st, 1);
+        store__text(st, 2, out_aud, 8);
     }
     store__done(st);
     if (rc != SQLITE_ROW)
