@@ -1,9 +1,12 @@
-// One-off generator for proto/schema/*.json (scaffolding; the JSON files are the source of truth).
+// The generator of proto/schema/*.json, and their source of truth: edit this file, then run
+//   node proto/tools/gen-schemas.js            (writes proto/schema/, next to this directory)
+//   node proto/tools/gen-schemas.js OUTDIR     (writes OUTDIR instead, e.g. to diff)
+// and regenerate proto/openapi.yaml with proto/tools/gen-openapi.js.
 'use strict';
 const fs = require('fs');
 const path = require('path');
 
-const OUT = process.argv[2] || '/work/main/proto/schema';
+const OUT = path.resolve(process.argv[2] || path.join(__dirname, '../schema'));
 const BASE = 'https://natter.local/schema/';
 const DRAFT = 'https://json-schema.org/draft/2020-12/schema';
 
@@ -17,6 +20,10 @@ const obj = (props, required = [], extra = {}) => ({
 });
 const withDesc = (s, description) => ({ ...s, description });
 const arr = (items, extra = {}) => ({ type: 'array', items, ...extra });
+const nullable = (s, description) => ({ anyOf: [s, { type: 'null' }], ...(description ? { description } : {}) });
+// The events stored in a room's log (seq, ts, actor): history and resume return them too.
+const ROOM_LOG_EVENTS = ['message.created', 'message.edited', 'message.deleted', 'room.renamed', 'call.started', 'call.ended'];
+const INVITE_STATES = ['pending', 'accepted', 'declined', 'revoked', 'expired'];
 
 // ---------------------------------------------------------------- defs.json
 const defs = {
@@ -55,7 +62,36 @@ const defs = {
     type: 'string', pattern: '^[A-Za-z0-9_-]{43}$',
     description: 'Opaque refresh token: 32 random bytes, base64url without padding (43 characters). Single use: refreshing rotates it.',
   },
-  Token: { type: 'string', minLength: 1, description: 'A credential for identify/resume: an access token (v4.public.…) or a bot token.' },
+  Token: { type: 'string', minLength: 1, description: 'A credential for identify/resume: a chat-audience access token (v4.public.…) or a bot token.' },
+  InviteId: { type: 'string', pattern: '^i_[0-9]+$', description: 'An invite id: "i_" + decimal row id.', examples: ['i_4'] },
+  TokenId: { type: 'string', pattern: '^t_[0-9]+$', description: 'A bot token id: "t_" + decimal row id. Names the token without being it.', examples: ['t_9'] },
+  InviteCode: {
+    type: 'string', pattern: '^[A-Za-z0-9_-]{43}$',
+    description: 'The secret of an invite link (`<public-url>/?invite=<code>`): 32 random bytes, base64url without padding (43 characters). '
+      + 'Stored only hashed; works once, for the invited address only, until the invite expires. (The server takes any 1..64-byte string; a wrong one is not_found.)',
+  },
+  ResetCode: {
+    type: 'string', pattern: '^[0-9]{8}$',
+    description: 'The 8-digit password reset code from the mail. (The server takes any 1..64-byte string; a wrong one is unauthorized.)',
+  },
+  BotToken: {
+    type: 'string', pattern: '^[A-Za-z0-9_-]{43}$',
+    description: 'An opaque bot token: 32 random bytes, base64url without padding (43 characters). Shown once, stored only hashed; '
+      + 'good for identify/resume and REST Bearer until revoked.',
+  },
+  Audience: {
+    type: 'string', enum: ['chat', 'admin'],
+    description: 'Which API an access token is for: chat (every op but admin.*, and the WebSocket) or admin (admin.* only).',
+  },
+  TwilioToken: {
+    type: 'string', pattern: '^eyJ[A-Za-z0-9_-]+\\.eyJ[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$',
+    description: 'A Twilio Video access token (HS256 JWT, cty twilio-fpa;v=1) for this user and this call\'s Twilio room; valid one hour. Give it to the Twilio Video SDK.',
+  },
+  CallName: {
+    type: 'string', pattern: '^natter-[0-9a-f]{1,8}-r_[0-9]+$',
+    description: "The Twilio room's UniqueName: natter-<first 8 characters of the epoch>-<room id>.", examples: ['natter-9f2c4e1a-r_1'],
+  },
+  CallSid: { type: 'string', pattern: '^RM[0-9a-fA-F]{32}$', description: "The Twilio room's SID.", examples: ['RM2f6c0b7e9d1a4c3b8e5f7a9d0c1b2e3f'] },
   Epoch: { type: 'string', pattern: '^[0-9a-f]+$', description: "The database's epoch (lowercase hex), from `hello`." },
   UserRef: obj({ id: D('UserId'), name: D('Name') }, ['id', 'name'], { description: 'A user as others see them.' }),
   UserSelf: obj({ id: D('UserId'), name: D('Name'), email: D('Email') }, ['id', 'name', 'email'],
@@ -115,15 +151,74 @@ const defs = {
     type: 'object',
     required: ['op', 'd'],
     properties: {
-      op: { type: 'string', enum: ['message.created', 'message.edited', 'message.deleted', 'room.renamed'] },
+      op: { type: 'string', enum: ROOM_LOG_EVENTS },
       d: { type: 'object' },
     },
     additionalProperties: true,
-    allOf: ['message.created', 'message.edited', 'message.deleted', 'room.renamed'].map((op) => ({
+    allOf: ROOM_LOG_EVENTS.map((op) => ({
       if: { properties: { op: { const: op } }, required: ['op'] },
       then: { properties: { d: { $ref: `${op}.event.json` } } },
     })),
   },
+  Call: obj({
+    room: D('RoomId'),
+    name: D('CallName'),
+    sid: D('CallSid'),
+  }, ['room', 'name', 'sid'], { description: "A room's call: the Twilio room that carries it." }),
+  InviteDelivery: obj({
+    status: {
+      type: 'string', enum: ['queued', 'sent', 'failed'],
+      description: 'queued: waiting (or retrying, or mail is not configured); sent: the SMTP server accepted it (250); failed: gave up after mail_attempts tries.',
+    },
+    attempts: { type: 'integer', minimum: 0, description: 'Delivery attempts so far.' },
+    last_error: nullable({ type: 'string' }, 'Why the last attempt failed; null when none failed (or the last one succeeded).'),
+    message_id: {
+      type: 'string', pattern: '^<[^<>\\s]+@[^<>\\s]+>$',
+      description: 'The mail\'s Message-ID header, the same on every retry (a duplicate delivery carries the same one).',
+    },
+  }, ['status', 'attempts', 'last_error', 'message_id'], { description: "The invite mail's delivery through the outbox." }),
+  Invite: obj({
+    id: D('InviteId'),
+    group: D('GroupId'),
+    email: withDesc(D('Email'), 'The invited address (lowercased). Only this address can use the invite.'),
+    inviter: withDesc(D('UserId'), 'Who sent it.'),
+    state: {
+      type: 'string', enum: INVITE_STATES,
+      description: 'pending until accepted, declined or revoked; a pending invite past `expires` shows as expired.',
+    },
+    created: D('Timestamp'),
+    expires: withDesc(D('Timestamp'), 'created + invite_ttl_s (7 days); a resend moves it.'),
+    delivery: D('InviteDelivery'),
+  }, ['id', 'group', 'email', 'inviter', 'state', 'created', 'expires', 'delivery'], { description: 'An invite, as its group\'s owner and admins (and server admins) see it.' }),
+  PendingInvite: obj({
+    id: D('InviteId'),
+    group: D('GroupRef'),
+    inviter: D('UserRef'),
+    expires: D('Timestamp'),
+  }, ['id', 'group', 'inviter', 'expires'], { description: 'An invite addressed to you, as invite.pending lists it.' }),
+  AdminUser: obj({
+    id: D('UserId'),
+    name: D('Name'),
+    email: D('Email'),
+    is_admin: { type: 'boolean', description: 'A server admin (may log in with audience admin).' },
+    is_bot: { type: 'boolean', description: 'A bot account (no password; bot tokens only).' },
+    disabled: { type: 'boolean', description: 'Disabled by an admin (or deleted): no login, no token works.' },
+    created: D('Timestamp'),
+  }, ['id', 'name', 'email', 'is_admin', 'is_bot', 'disabled', 'created'], { description: 'An account, as admin.users.list shows it.' }),
+  AdminGroup: obj({
+    id: D('GroupId'),
+    name: D('Name'),
+    owner: withDesc(D('UserId'), "The owner's user id."),
+    members: { type: 'integer', minimum: 0, description: 'How many members it has.' },
+  }, ['id', 'name', 'owner', 'members'], { description: 'A group, as admin.groups.list shows it.' }),
+  AuditEntry: obj({
+    id: { type: 'integer', minimum: 1, description: 'The entry\'s number (a plain integer, not a prefixed id): pass it as `before` to page back.' },
+    actor: withDesc(D('UserId'), 'The admin who did it.'),
+    action: { type: 'string', pattern: '^admin\\.[a-z.]+$', description: 'The admin op, e.g. admin.users.disable.' },
+    target: nullable({ type: 'string', pattern: '^[a-z]_[0-9]+$' }, 'The id the action was about (u_N, i_N, t_N or g_N), or null.'),
+    detail: nullable({ type: 'object' }, 'More about the action (e.g. {"disabled":true} or {"count":3}), or null.'),
+    ts: D('Timestamp'),
+  }, ['id', 'actor', 'action', 'target', 'detail', 'ts'], { description: 'One entry of the admin audit log.' }),
   RestError: {
     description: 'The REST error envelope.',
     type: 'object',
@@ -153,8 +248,10 @@ function redactable(s) {
 const name64 = { ...D('Name'), type: 'string', maxLength: 64 };
 const empty = (description) => ({ type: 'object', description, properties: {}, additionalProperties: true });
 const ops = [];
-function op(name, { auth = true, rest = true, reply = 'ok', tag, summary, request, result }) {
-  ops.push({ name, auth, rest, reply, tag, summary, request, result });
+// ws: reachable over the WebSocket; admin: an admin op (REST only, admin-audience token).
+function op(name, { auth = true, rest = true, ws = true, admin = false, reply = 'ok', tag, summary, request, result }) {
+  if (admin) ws = false;
+  ops.push({ name, auth, rest, ws, admin, reply, tag, summary, request, result });
 }
 
 op('identify', {
@@ -193,14 +290,20 @@ op('typing', {
 });
 op('auth.signup', {
   auth: false, tag: 'auth',
-  summary: 'Create an account and a session.',
-  request: obj({ email: D('Email'), name: name64, password: D('Password') }, ['email', 'name', 'password']),
+  summary: 'Create an account and a session (and, with an invite code, join the invite\'s group).',
+  request: obj({
+    email: D('Email'), name: name64, password: D('Password'),
+    invite_code: withDesc(D('InviteCode'), "Optional: the code of an invite link. The email must be the invited address; the new account joins the invite's group in the same transaction, or nothing happens."),
+  }, ['email', 'name', 'password']),
   result: D('AuthTokens'),
 });
 op('auth.login', {
   auth: false, tag: 'auth',
   summary: 'Log in with email and password; creates a session.',
-  request: obj({ email: D('Email'), password: D('Password') }, ['email', 'password']),
+  request: obj({
+    email: D('Email'), password: D('Password'),
+    audience: { ...D('Audience'), default: 'chat', description: 'chat (default) or admin: an admin-audience token for the admin API (server admins only; others get forbidden).' },
+  }, ['email', 'password']),
   result: D('AuthTokens'),
 });
 op('auth.refresh', {
@@ -359,6 +462,192 @@ op('room.read', {
   }, ['room', 'last_read', 'unread']),
 });
 
+// ---- Issue 4: invites, password reset, calls (WS and REST)
+const none = empty('No fields.');
+op('invite.create', {
+  tag: 'invites',
+  summary: 'Invite an email address to a group (owner or admin); the invite mail goes out through the outbox.',
+  request: obj({ group: D('GroupId'), email: D('Email') }, ['group', 'email']),
+  result: obj({ invite: D('Invite') }, ['invite']),
+});
+op('invite.list', {
+  tag: 'invites',
+  summary: "List a group's invites, newest first (owner or admin).",
+  request: obj({ group: D('GroupId') }, ['group']),
+  result: obj({ invites: arr(D('Invite'), { maxItems: 500, description: 'Newest first, at most 500.' }) }, ['invites']),
+});
+op('invite.revoke', {
+  tag: 'invites',
+  summary: "Revoke a pending invite (the group's owner or an admin).",
+  request: obj({ invite: D('InviteId') }, ['invite']),
+  result: none,
+});
+op('invite.pending', {
+  tag: 'invites',
+  summary: 'List the pending, unexpired invites addressed to your email.',
+  request: none,
+  result: obj({ invites: arr(D('PendingInvite'), { maxItems: 100, description: 'Newest first, at most 100.' }) }, ['invites']),
+});
+op('invite.accept', {
+  tag: 'invites',
+  summary: 'Accept an invite addressed to your email, by its id or by the code of its link; you join the group.',
+  request: obj({
+    invite: withDesc(D('InviteId'), 'The invite, as invite.pending lists it.'),
+    code: withDesc(D('InviteCode'), 'Or the code from the invite link.'),
+  }, [], {
+    anyOf: [{ required: ['invite'] }, { required: ['code'] }],
+    not: { required: ['invite', 'code'], properties: { invite: true, code: true }, description: 'give exactly one of invite and code' },
+  }),
+  result: obj({ group: D('GroupSnap') }, ['group']),
+});
+op('invite.decline', {
+  tag: 'invites',
+  summary: 'Decline a pending invite addressed to your email.',
+  request: obj({ invite: D('InviteId') }, ['invite']),
+  result: none,
+});
+op('auth.reset.request', {
+  auth: false, tag: 'auth',
+  summary: 'Ask for a password reset code by mail. Always answers {} (no account enumeration).',
+  request: obj({ email: D('Email') }, ['email']),
+  result: none,
+});
+op('auth.reset.confirm', {
+  auth: false, tag: 'auth',
+  summary: "Set a new password with the mailed code; revokes every session of the account.",
+  request: obj({ email: D('Email'), code: D('ResetCode'), password: withDesc(D('Password'), 'The new password: 8..1024 bytes.') }, ['email', 'code', 'password']),
+  result: none,
+});
+op('call.join', {
+  tag: 'calls',
+  summary: "Join the room's video call (starting it if none is in progress); answers with a Twilio access token.",
+  request: obj({ room: D('RoomId') }, ['room']),
+  result: obj({
+    call: D('Call'),
+    token: D('TwilioToken'),
+    identity: withDesc(D('UserId'), 'Your identity in the Twilio room: your user id.'),
+  }, ['call', 'token', 'identity']),
+});
+op('call.leave', {
+  tag: 'calls',
+  summary: "Leave the room's call; the last one out ends it.",
+  request: obj({ room: D('RoomId') }, ['room']),
+  result: none,
+});
+
+// ---- Issue 4: the admin API (REST only, admin-audience token; every change is audited)
+const adminLimit = { type: 'integer', minimum: 1, maximum: 100, default: 100, description: '1..history_max (default 100); default 100.' };
+op('admin.invites.send', {
+  admin: true, tag: 'admin',
+  summary: 'Invite up to invite_bulk_max addresses to a group at once (no rate limit).',
+  request: obj({
+    group: D('GroupId'),
+    emails: arr(D('Email'), { minItems: 1, maxItems: 500, description: '1..invite_bulk_max (default 500) addresses.' }),
+  }, ['group', 'emails']),
+  result: obj({ invites: arr(D('Invite'), { description: 'One per address, in the order given.' }) }, ['invites']),
+});
+op('admin.invites.list', {
+  admin: true, tag: 'admin',
+  summary: 'List invites of every group (or of one), newest first, optionally by stored state.',
+  request: obj({
+    group: withDesc(D('GroupId'), 'Only this group.'),
+    state: {
+      type: 'string', enum: ['pending', 'accepted', 'declined', 'revoked'],
+      description: 'Only invites in this stored state. Expiry is not a stored state: pending includes expired invites (listed with state expired).',
+    },
+    limit: adminLimit,
+  }),
+  result: obj({ invites: arr(D('Invite'), { maxItems: 100, description: 'Newest first.' }) }, ['invites']),
+});
+op('admin.invites.revoke', {
+  admin: true, tag: 'admin',
+  summary: 'Revoke any pending invite.',
+  request: obj({ invite: D('InviteId') }, ['invite']),
+  result: none,
+});
+op('admin.invites.resend', {
+  admin: true, tag: 'admin',
+  summary: 'Give an invite a new code and expiry, make it pending again and mail it again.',
+  request: obj({ invite: D('InviteId') }, ['invite']),
+  result: obj({ invite: D('Invite') }, ['invite']),
+});
+op('admin.users.list', {
+  admin: true, tag: 'admin',
+  summary: 'List accounts by id, a page at a time.',
+  request: obj({
+    limit: adminLimit,
+    after: {
+      type: 'integer', minimum: 0,
+      description: 'Users with a row id above this: the number of the last id of the previous page (u_41 → 41). A plain integer, not a "u_" id.',
+    },
+  }),
+  result: obj({
+    users: arr(D('AdminUser'), { maxItems: 100, description: 'By ascending id.' }),
+    more: { type: 'boolean', description: 'More users follow: ask again with after = the last id\'s number.' },
+  }, ['users', 'more']),
+});
+op('admin.users.disable', {
+  admin: true, tag: 'admin',
+  summary: "Disable an account (closing its sockets with 4003), or enable it again.",
+  request: obj({
+    user: D('UserId'),
+    disabled: { type: 'boolean', default: true, description: 'true (default): disable; false: enable again.' },
+  }, ['user']),
+  result: none,
+});
+op('admin.users.delete', {
+  admin: true, tag: 'admin',
+  summary: 'Scrub an account: name "Deleted user", email freed, sessions and memberships removed; its messages stay.',
+  request: obj({ user: D('UserId') }, ['user']),
+  result: none,
+});
+op('admin.groups.list', {
+  admin: true, tag: 'admin',
+  summary: 'List every group with its owner and member count.',
+  request: none,
+  result: obj({ groups: arr(D('AdminGroup')) }, ['groups']),
+});
+op('admin.groups.members', {
+  admin: true, tag: 'admin',
+  summary: "List any group's members.",
+  request: obj({ group: D('GroupId') }, ['group']),
+  result: obj({ members: arr(D('Member')) }, ['members']),
+});
+op('admin.bots.create', {
+  admin: true, tag: 'admin',
+  summary: 'Create a bot account, optionally adding it to groups, and issue its first token (shown once).',
+  request: obj({
+    name: name64,
+    groups: arr(D('GroupId'), { maxItems: 500, uniqueItems: true, description: 'Groups the bot joins as a member (at most invite_bulk_max).' }),
+  }, ['name']),
+  result: obj({
+    bot: withDesc(D('UserSelf'), 'The bot account; its email is generated (bot-<hex>@bots.invalid).'),
+    token: D('BotToken'),
+    token_id: D('TokenId'),
+  }, ['bot', 'token', 'token_id']),
+});
+op('admin.bots.token.issue', {
+  admin: true, tag: 'admin',
+  summary: 'Issue another token for a bot (shown once).',
+  request: obj({ user: withDesc(D('UserId'), "The bot's user id.") }, ['user']),
+  result: obj({ token: D('BotToken'), token_id: D('TokenId') }, ['token', 'token_id']),
+});
+op('admin.bots.token.revoke', {
+  admin: true, tag: 'admin',
+  summary: "Revoke a bot token; the sockets identified with it close with 4003.",
+  request: obj({ token_id: D('TokenId') }, ['token_id']),
+  result: none,
+});
+op('admin.audit.list', {
+  admin: true, tag: 'admin',
+  summary: 'Read the audit log of admin actions, newest first.',
+  request: obj({
+    limit: adminLimit,
+    before: { type: 'integer', minimum: 0, description: 'Entries with an id below this (exclusive): the id of the oldest entry you hold. 0 or absent: the newest.' },
+  }),
+  result: obj({ entries: arr(D('AuditEntry'), { maxItems: 100, description: 'Newest first.' }) }, ['entries']),
+});
+
 // ---------------------------------------------------------------- events
 const events = [];
 function ev(name, summary, schema) { events.push({ name, summary, schema }); }
@@ -381,6 +670,13 @@ ev('member.updated', 'A member of one of your groups changed their profile.', ob
 ev('dm.opened', 'A DM with you was opened for the first time.', obj({ dm: D('DmSnap') }, ['dm']));
 ev('room.read', 'Your read marker moved on another of your sockets.', obj({ room: D('RoomId'), last_read: D('SeqOrZero'), unread: { type: 'integer', minimum: 0, maximum: 1000 } }, ['room', 'last_read', 'unread']));
 ev('typing', 'Someone is typing in a room (ephemeral).', obj({ room: D('RoomId'), user: D('UserId') }, ['room', 'user']));
+ev('call.started', "A call started in a room (a room-log event): its first participant joined.",
+  obj(logBase({ call: obj({ name: D('CallName'), sid: D('CallSid') }, ['name', 'sid']) }), ['room', 'seq', 'ts', 'actor', 'call']));
+ev('call.ended', 'A call ended (a room-log event): its last participant left, or Twilio reported the room completed.',
+  obj(logBase({
+    actor: withDesc(D('UserId'), 'Who left last; "u_0" (no user) when the server found the Twilio room completed.'),
+    call: obj({ sid: D('CallSid') }, ['sid']),
+  }), ['room', 'seq', 'ts', 'actor', 'call']));
 ev('presence', "A user's first socket identified, or their last one closed (ephemeral).", obj({ user: D('UserId'), status: { type: 'string', enum: ['online', 'offline'] } }, ['user', 'status']));
 
 // ---------------------------------------------------------------- write
@@ -462,7 +758,7 @@ for (const o of ops) {
   index.ops[o.name] = {
     request: file(o.name, 'request'),
     result: o.result ? file(o.name, 'result') : null,
-    auth: o.auth, rest: o.rest, reply: o.reply, tag: o.tag, summary: o.summary,
+    auth: o.auth, rest: o.rest, ws: o.ws, admin: o.admin, reply: o.reply, tag: o.tag, summary: o.summary,
   };
 }
 for (const e of events) {
@@ -472,19 +768,21 @@ for (const e of events) {
 
 // envelopes
 const requiredOf = (o) => (o.request.required || []).length > 0;
+const wsOps = ops.filter((o) => o.ws);
 write('envelope.client.json', {
-  description: 'A client frame: a request. Every op but typing needs an id; d is the op\'s fields (may be omitted when it has no required fields).',
+  description: 'A client frame: a request. Every op but typing needs an id; d is the op\'s fields (may be omitted when it has no required fields). '
+    + 'The admin ops are REST only: over the WebSocket they are unknown ops.',
   type: 'object',
   required: ['op'],
   properties: {
-    op: { type: 'string', enum: ops.map((o) => o.name) },
+    op: { type: 'string', enum: wsOps.map((o) => o.name) },
     id: D('RequestId'),
     d: { type: 'object' },
   },
   additionalProperties: true,
   allOf: [
     { if: { properties: { op: { not: { const: 'typing' } } } }, then: { required: ['id'] } },
-    ...ops.map((o) => ({
+    ...wsOps.map((o) => ({
       if: { properties: { op: { const: o.name } }, required: ['op'] },
       then: { ...(requiredOf(o) ? { required: ['d'] } : {}), properties: { d: { $ref: file(o.name, 'request') } } },
     })),
@@ -513,7 +811,7 @@ write('envelope.server.json', {
     },
   },
 });
-index.room_log_events = ['message.created', 'message.edited', 'message.deleted', 'room.renamed'];
+index.room_log_events = ROOM_LOG_EVENTS;
 index.ephemeral_events = ['typing', 'presence'];
 fs.writeFileSync(path.join(OUT, 'index.json'), JSON.stringify(index, null, 2) + '\n');
 console.log(`wrote ${fs.readdirSync(OUT).length} files to ${OUT}`);

@@ -42,6 +42,11 @@ test('index.json names existing files, and every schema file is reachable from i
     assert.equal(e.request, `${op}.request.json`);
     used.add(e.request);
     assert.equal(typeof e.auth, 'boolean', `${op}.auth`);
+    assert.equal(typeof e.ws, 'boolean', `${op}.ws`);
+    assert.equal(typeof e.admin, 'boolean', `${op}.admin`);
+    assert.ok(e.ws || e.rest, `${op} is reachable somehow`);
+    assert.equal(e.admin, op.startsWith('admin.'), `${op}: admin exactly for the admin.* ops`);
+    if (e.admin) assert.ok(e.rest && !e.ws && e.auth, `${op}: admin ops are REST only, with a token`);
     assert.ok(['ok', 'pong', 'none'].includes(e.reply), `${op}.reply`);
     if (e.reply === 'ok') {
       assert.equal(e.result, `${op}.result.json`);
@@ -56,7 +61,12 @@ test('index.json names existing files, and every schema file is reachable from i
   for (const f of used) assert.ok(S.files.includes(f), `index.json names ${f}, which does not exist`);
   for (const f of S.files) assert.ok(used.has(f), `${f} is not in index.json`);
   const noAuth = Object.entries(S.index.ops).filter(([, e]) => !e.auth).map(([op]) => op).sort();
-  assert.deepEqual(noAuth, ['auth.login', 'auth.refresh', 'auth.signup', 'identify', 'ping', 'resume']);
+  assert.deepEqual(noAuth, ['auth.login', 'auth.refresh', 'auth.reset.confirm', 'auth.reset.request', 'auth.signup',
+    'identify', 'ping', 'resume']);
+  const clientOps = S.schemas['envelope.client.json'].properties.op.enum;
+  assert.deepEqual(clientOps, Object.keys(S.index.ops).filter((op) => S.index.ops[op].ws), 'the client envelope lists the WebSocket ops');
+  for (const ev of S.index.room_log_events) assert.ok(S.index.events[ev], `room-log event ${ev} has a schema`);
+  assert.deepEqual(S.schemas['defs.json'].$defs.LogEvent.properties.op.enum, S.index.room_log_events);
 });
 
 test('validators accept good values and explain bad ones', () => {
@@ -90,6 +100,34 @@ test('validators accept good values and explain bad ones', () => {
     'the error envelope is valid on any path');
   assert.match(S.validateRest('no.such.op', { ok: true }), /unknown op/);
   assert.match(S.validateRest('group.delete', { error: {} }), /ok/);
+
+  // Issue 4: invites, reset, calls, admin
+  assert.match(S.validateRequest('invite.accept', {}), /invite|code/);
+  assert.match(S.validateRequest('invite.accept', { invite: 'i_1', code: 'A'.repeat(43) }), /exactly one/);
+  assert.equal(S.validateRequest('invite.accept', { code: 'A'.repeat(43) }), null);
+  assert.match(S.validateRequest('auth.login', { email: 'a@b.c', password: 'password1', audience: 'root' }), /audience/);
+  assert.match(S.validateRequest('auth.reset.confirm', { email: 'a@b.c', code: '1234', password: 'password1' }), /code/);
+  assert.match(S.validateRequest('admin.users.list', { after: 'u_2' }), /after/);
+  assert.match(S.validateRequest('admin.audit.list', { limit: 101 }), /limit/);
+  assert.match(S.validateRequest('admin.invites.send', { group: 'g_1', emails: [] }), /emails/);
+  assert.match(S.validateRequest('admin.bots.token.issue', { bot: 'u_5' }), /user/);
+  assert.match(S.validateClientFrame({ op: 'admin.users.list', id: '1', d: {} }), /op/, 'admin ops are not WebSocket ops');
+  assert.equal(S.validateClientFrame({ op: 'call.join', id: '1', d: { room: 'r_1' } }), null);
+  const invite = {
+    id: 'i_1', group: 'g_1', email: 'c@example.com', inviter: 'u_1', state: 'pending', created: ts, expires: ts,
+    delivery: { status: 'queued', attempts: 0, last_error: null, message_id: '<invite.0a1b@localhost>' },
+  };
+  assert.equal(S.validateResult('invite.create', { invite }), null);
+  assert.match(S.validateResult('invite.create', { invite: { ...invite, state: 'gone' } }), /state/);
+  assert.match(S.validateResult('invite.create', { invite: { ...invite, delivery: { ...invite.delivery, last_error: undefined } } }), /last_error/);
+  assert.equal(S.validateRest('admin.users.disable', { ok: true }), null);
+  assert.match(S.validateRest('admin.audit.list', { ok: true, entries: [{ id: 'a_1', actor: 'u_1', action: 'admin.users.delete', target: null, detail: null, ts }] }), /id/);
+  const call = { name: 'natter-9f2c4e1a-r_1', sid: `RM${'0'.repeat(32)}` };
+  assert.equal(S.validateEvent('call.started', { room: 'r_1', seq: 1, ts, actor: 'u_1', call }), null);
+  assert.match(S.validateEvent('call.started', { room: 'r_1', seq: 1, ts, actor: 'u_1', call: { sid: call.sid } }), /name/);
+  assert.equal(S.validateEvent('call.ended', { room: 'r_1', seq: 2, ts, actor: 'u_0', call: { sid: call.sid } }), null);
+  assert.equal(S.validateResult('room.history', { events: [{ op: 'call.ended', d: { room: 'r_1', seq: 2, ts, actor: 'u_1', call: {} } }], more: false })
+    === null, false, 'history checks call events too');
   assert.deepEqual(S.splitFrame('{"op":"pong","re":"1"}\n{"op":"pong","re":"2"}\n'), [
     { op: 'pong', re: '1' }, { op: 'pong', re: '2' }]);
 });
@@ -123,6 +161,7 @@ function checkExample(ex) {
   else assert.equal(ex.op, undefined, `kind ${ex.kind} takes no op`);
   switch (ex.kind) {
     case 'request':
+      assert.ok(S.index.ops[ex.op] && S.index.ops[ex.op].ws, `${ex.op} is not a WebSocket op: use rest-request`);
       assert.equal(v.op, ex.op, 'the frame\'s op is the tagged op');
       assert.equal(S.validateClientFrame(v), null);
       assert.equal(S.validateRequest(ex.op, v.d), null);
@@ -171,10 +210,17 @@ test('PROTOCOL.md has no untagged json example', () => {
 
 test('PROTOCOL.md has an example request and answer for every op, and one of every event', () => {
   const have = new Set(EXAMPLES.map((e) => `${e.kind} ${e.op || ''}`.trim()));
+  const restOk = new Set(EXAMPLES.filter((e) => e.kind === 'rest-response' && JSON.parse(e.text).ok === true).map((e) => e.op));
   const missing = [];
   for (const [op, e] of Object.entries(S.index.ops)) {
-    if (!have.has(`request ${op}`)) missing.push(`request ${op}`);
-    if (e.reply === 'ok' && !have.has(`ok ${op}`)) missing.push(`ok ${op}`);
+    if (e.ws) {
+      if (!have.has(`request ${op}`)) missing.push(`request ${op}`);
+      if (e.reply === 'ok' && !have.has(`ok ${op}`)) missing.push(`ok ${op}`);
+    } else {
+      // REST-only ops (the admin API): a REST body and a successful REST answer.
+      if (!have.has(`rest-request ${op}`)) missing.push(`rest-request ${op}`);
+      if (!restOk.has(op)) missing.push(`rest-response ${op} (ok:true)`);
+    }
   }
   for (const ev of Object.keys(S.index.events)) if (!have.has(`event ${ev}`)) missing.push(`event ${ev}`);
   for (const k of ['hello', 'pong', 'error', 'batch']) if (!have.has(k)) missing.push(k);
@@ -379,6 +425,8 @@ test('openapi.yaml describes every REST op with the JSON Schemas\' shapes', () =
   assert.equal(doc.info.license.identifier, 'MIT');
   assert.deepEqual(doc.servers.map((s) => s.url), ['http://localhost:8080']);
   assert.equal(doc.components.securitySchemes.bearer.bearerFormat, 'PASETO');
+  assert.equal(doc.components.securitySchemes.adminBearer.type, 'http');
+  assert.match(doc.components.securitySchemes.adminBearer.description, /admin-audience/);
 
   const want = S.openapiComponents();
   for (const [name, schema] of Object.entries(want)) {
@@ -389,7 +437,7 @@ test('openapi.yaml describes every REST op with the JSON Schemas\' shapes', () =
   const restOps = Object.entries(S.index.ops).filter(([, e]) => e.rest);
   const apiPaths = Object.keys(doc.paths).filter((p) => p.startsWith('/api/v1/')).sort();
   assert.deepEqual(apiPaths, restOps.map(([op]) => `/api/v1/${op}`).sort());
-  assert.equal(restOps.length, 24);
+  assert.equal(restOps.length, 47);
   const opIds = new Set();
   for (const [op, e] of restOps) {
     const item = doc.paths[`/api/v1/${op}`];
@@ -399,7 +447,12 @@ test('openapi.yaml describes every REST op with the JSON Schemas\' shapes', () =
     opIds.add(o.operationId);
     assert.ok(o.summary, `${op}: summary`);
     assert.ok(Array.isArray(o.tags) && o.tags.length === 1, `${op}: one tag`);
-    if (e.auth) assert.equal(o.security, undefined, `${op} uses the global bearer security`);
+    assert.ok(doc.tags.some((t) => t.name === o.tags[0]), `${op}: tag ${o.tags[0]} is declared`);
+    if (e.admin) {
+      assert.deepEqual(o.security, [{ adminBearer: [] }], `${op} needs an admin-audience token`);
+      assert.deepEqual(o.tags, ['admin'], `${op}: tag admin`);
+      assert.equal(o.responses['403'].$ref, '#/components/responses/AdminForbidden');
+    } else if (e.auth) assert.equal(o.security, undefined, `${op} uses the global bearer security`);
     else assert.deepEqual(o.security, [], `${op} needs no token`);
     assert.equal(o.requestBody.content['application/json'].schema.$ref, `#/components/schemas/${S.componentName(e.request)}`);
     const ok = o.responses['200'].content['application/json'].schema;
