@@ -182,9 +182,37 @@ static void record_event(struct call *k, bool start, int64_t actor)
     }
 }
 
+static void ended(struct job *j)
+{
+    if (!j->ok || j->status >= 300)
+        LOG_WARN("twilio: completing room failed: %s (HTTP %ld)", j->err, j->status);
+    job_free(j);
+}
+
+/* The last one left: complete the Twilio room too, so nobody is billed for an empty room
+ * (best effort: Twilio's own empty-room timeout is the backstop). */
+static void complete_room(const struct call *k)
+{
+    char path[128];
+    struct sbuf form;
+    snprintf(path, sizeof path, "/v1/Rooms/%s", k->sid);
+    struct job *j = twilio_job("POST", path);
+    sbuf_init(&form);
+    job_form_add(&form, "Status", "completed");
+    if (j && !form.oom && (j->form = strdup(form.p))) {
+        j->done = ended;
+        if (jobs_submit(j) == 0)
+            j = NULL;
+    }
+    job_free(j);
+    sbuf_cleanup(&form);
+}
+
 static void end_call(struct call *k, int64_t actor)
 {
     LOG_INFO("call r_%lld %s ended", (long long)k->room, k->sid);
+    if (actor)
+        complete_room(k);
     if (k->id)
         record_event(k, false, actor);
     drop(k);
