@@ -273,7 +273,10 @@ static unsigned rnd(unsigned n)
     return (unsigned)(rng_state % n);
 }
 
-static uint64_t topic_of(unsigned t) { return t % 2 ? TOPIC_GROUP(t / 2 + 1) : TOPIC_ROOM(t / 2 + 1); }
+static uint64_t topic_of(unsigned t)
+{
+    return t % 2 ? TOPIC_GROUP(t / 2 + 1) : TOPIC_ROOM(t / 2 + 1);
+}
 
 static void test_random(void)
 {

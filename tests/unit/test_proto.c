@@ -63,7 +63,9 @@ static int rest_rc(const char *op, const char *body)
 static void send_with_body(struct sbuf *b, const char *ch, long n)
 {
     sbuf_reset(b);
-    sbuf_adds(b, "{\"op\":\"message.send\",\"id\":\"1\",\"d\":{\"room\":\"r_1\",\"cid\":\"c\",\"body\":\"");
+    sbuf_adds(
+        b,
+        "{\"op\":\"message.send\",\"id\":\"1\",\"d\":{\"room\":\"r_1\",\"cid\":\"c\",\"body\":\"");
     for (long i = 0; i < n; i++)
         sbuf_adds(b, ch);
     sbuf_adds(b, "\"}}");
@@ -109,7 +111,8 @@ static void test_valid_ws(void)
 {
     struct proto_req r;
 
-    CHECK_EQ_INT(ws("{\"op\":\"identify\",\"id\":\"a1\",\"d\":{\"token\":\"v4.public.xyz\"}}", &r), 0);
+    CHECK_EQ_INT(ws("{\"op\":\"identify\",\"id\":\"a1\",\"d\":{\"token\":\"v4.public.xyz\"}}", &r),
+                 0);
     CHECK(r.op && r.op->id == OP_IDENTIFY);
     CHECK(r.has_id);
     CHECK_STREQ(r.id, "a1");
@@ -124,7 +127,8 @@ static void test_valid_ws(void)
     CHECK_STREQ(r.a.epoch, "9f2c");
     CHECK(proto_has(&r, A_ROOMS) && r.a.rooms != NULL);
     CHECK_EQ_INT(cJSON_GetArraySize(r.a.rooms), 2);
-    CHECK_EQ_INT(cJSON_GetObjectItemCaseSensitive(r.a.rooms, "r_1")->valuedouble, 42);
+    const cJSON *r1 = cJSON_GetObjectItemCaseSensitive(r.a.rooms, "r_1");
+    CHECK(cJSON_IsNumber(r1) && r1->valuedouble == 42);
     proto_req_free(&r);
 
     /* ping: no d at all; an empty d; the reply needs an id. */
@@ -148,7 +152,8 @@ static void test_valid_ws(void)
     CHECK_STREQ(r.a.password, "correct horse");
     proto_req_free(&r);
 
-    CHECK_EQ_INT(ws("{\"op\":\"auth.refresh\",\"id\":\"1\",\"d\":{\"refresh_token\":\"rt\"}}", &r), 0);
+    CHECK_EQ_INT(ws("{\"op\":\"auth.refresh\",\"id\":\"1\",\"d\":{\"refresh_token\":\"rt\"}}", &r),
+                 0);
     CHECK_STREQ(r.a.refresh, "rt");
     proto_req_free(&r);
     CHECK_EQ_INT(ws("{\"op\":\"auth.logout\",\"id\":\"1\"}", &r), 0);
@@ -164,21 +169,28 @@ static void test_valid_ws(void)
     CHECK(!proto_has(&r, A_USER));
     proto_req_free(&r);
 
-    CHECK_EQ_INT(ws("{\"op\":\"group.rename\",\"id\":\"1\",\"d\":{\"group\":\"g_12\",\"name\":\"x\"}}",
-                    &r), 0);
+    CHECK_EQ_INT(
+        ws("{\"op\":\"group.rename\",\"id\":\"1\",\"d\":{\"group\":\"g_12\",\"name\":\"x\"}}", &r),
+        0);
     CHECK(r.op && r.op->id == OP_GROUP_RENAME);
     CHECK_EQ_INT(r.a.group, 12);
     CHECK_STREQ(r.a.name, "x");
     proto_req_free(&r);
 
-    CHECK_EQ_INT(ws("{\"op\":\"member.role\",\"id\":\"1\",\"d\":{\"group\":\"g_2\",\"user\":\"u_9\","
-                    "\"role\":\"admin\"}}", &r), 0);
+    CHECK_EQ_INT(
+        ws("{\"op\":\"member.role\",\"id\":\"1\",\"d\":{\"group\":\"g_2\",\"user\":\"u_9\","
+           "\"role\":\"admin\"}}",
+           &r),
+        0);
     CHECK(r.a.group == 2 && r.a.user == 9);
     CHECK_STREQ(r.a.role, "admin");
     proto_req_free(&r);
 
-    CHECK_EQ_INT(ws("{\"op\":\"message.send\",\"id\":\"42\",\"d\":{\"room\":\"r_12\",\"cid\":\"c-1_Az\","
-                    "\"body\":\"hi\\nthere\\t\\u00e9\\ud83d\\ude00\"}}", &r), 0);
+    CHECK_EQ_INT(
+        ws("{\"op\":\"message.send\",\"id\":\"42\",\"d\":{\"room\":\"r_12\",\"cid\":\"c-1_Az\","
+           "\"body\":\"hi\\nthere\\t\\u00e9\\ud83d\\ude00\"}}",
+           &r),
+        0);
     CHECK(r.op && r.op->id == OP_MESSAGE_SEND);
     CHECK_EQ_INT(r.a.room, 12);
     CHECK_STREQ(r.a.cid, "c-1_Az");
@@ -186,8 +198,11 @@ static void test_valid_ws(void)
     CHECK_EQ_INT(r.a.present, (1u << A_ROOM) | (1u << A_CID) | (1u << A_BODY));
     proto_req_free(&r);
 
-    CHECK_EQ_INT(ws("{\"op\":\"message.edit\",\"id\":\"1\",\"d\":{\"room\":\"r_1\",\"msg\":\"m_77\","
-                    "\"body\":\"b\"}}", &r), 0);
+    CHECK_EQ_INT(
+        ws("{\"op\":\"message.edit\",\"id\":\"1\",\"d\":{\"room\":\"r_1\",\"msg\":\"m_77\","
+           "\"body\":\"b\"}}",
+           &r),
+        0);
     CHECK_EQ_INT(r.a.msg, 77);
     proto_req_free(&r);
 
@@ -197,11 +212,14 @@ static void test_valid_ws(void)
     CHECK(r.a.before == 10 && r.a.limit == 20);
     proto_req_free(&r);
 
-    CHECK_EQ_INT(ws("{\"op\":\"room.read\",\"id\":\"1\",\"d\":{\"room\":\"r_3\",\"seq\":9007199254740991}}",
-                    &r), 0);
+    CHECK_EQ_INT(
+        ws("{\"op\":\"room.read\",\"id\":\"1\",\"d\":{\"room\":\"r_3\",\"seq\":9007199254740991}}",
+           &r),
+        0);
     CHECK_EQ_INT(r.a.seq, 9007199254740991LL);
     proto_req_free(&r);
-    CHECK_EQ_INT(ws("{\"op\":\"dm.open\",\"id\":\"1\",\"d\":{\"user\":\"u_999999999999999999\"}}", &r), 0);
+    CHECK_EQ_INT(
+        ws("{\"op\":\"dm.open\",\"id\":\"1\",\"d\":{\"user\":\"u_999999999999999999\"}}", &r), 0);
     CHECK_EQ_INT(r.a.user, 999999999999999999LL); /* 18 digits, the longest id */
     proto_req_free(&r);
     /* Unknown extra fields are ignored. */
@@ -293,8 +311,9 @@ static void test_frame_shape(void)
     CHECK(!r.has_id);
     CHECK(strstr(err, "id") != NULL);
     proto_req_free(&r);
-    CHECK_EQ_INT(ws_rc("{\"op\":\"message.send\",\"d\":{\"room\":\"r_1\",\"cid\":\"c\",\"body\":\"b\"}}"),
-                 -NATTER_EBADREQ);
+    CHECK_EQ_INT(
+        ws_rc("{\"op\":\"message.send\",\"d\":{\"room\":\"r_1\",\"cid\":\"c\",\"body\":\"b\"}}"),
+        -NATTER_EBADREQ);
     char id64[65], frame[256];
     memset(id64, 'i', 64);
     id64[64] = '\0';
@@ -334,6 +353,26 @@ static void test_frame_shape(void)
         proto_req_free(&r);
     }
 
+    /* The unknown-op message quotes the op, cut to 64 bytes: the cut must not split a UTF-8
+     * character, since the error goes back as a WebSocket text frame. */
+    sbuf_init(&b);
+    sbuf_adds(&b, "{\"op\":\"a");
+    for (int i = 0; i < 40; i++)
+        sbuf_adds(&b, "\xc3\xa9");
+    sbuf_adds(&b, "\",\"id\":\"1\"}");
+    CHECK_EQ_INT(ws_len(b.p, b.len, &r), -NATTER_EBADREQ);
+    if (proto_utf8_count(err, strlen(err)) < 0)
+        fprintf(stderr, "error message is not UTF-8: %s\n", err);
+    CHECK(proto_utf8_count(err, strlen(err)) >= 0);
+    proto_req_free(&r);
+    sbuf_reset(&b);
+    sbuf_adds(&b, "a");
+    for (int i = 0; i < 40; i++)
+        sbuf_adds(&b, "\xc3\xa9");
+    CHECK_EQ_INT(rest_rc(b.p, "{}"), -NATTER_ENOTFOUND);
+    CHECK(proto_utf8_count(err, strlen(err)) >= 0);
+    sbuf_cleanup(&b);
+
     /* The id survives an argument error too. */
     CHECK_EQ_INT(ws("{\"op\":\"message.send\",\"id\":\"q9\",\"d\":{\"room\":\"g_1\",\"cid\":\"c\","
                     "\"body\":\"b\"}}", &r), -NATTER_EBADREQ);
@@ -362,7 +401,8 @@ static void test_types_and_ids(void)
     CHECK_EQ_INT(field_rc("identify", "token", "[]", NULL), -NATTER_EBADREQ);
     CHECK_EQ_INT(field_rc("message.send", "body", "1", "\"room\":\"r_1\",\"cid\":\"c\","),
                  -NATTER_EBADREQ);
-    CHECK_EQ_INT(field_rc("room.read", "room", "null", "\"seq\":1,"), -NATTER_EBADREQ); /* required */
+    CHECK_EQ_INT(field_rc("room.read", "room", "null", "\"seq\":1,"),
+                 -NATTER_EBADREQ); /* required */
 
     /* Id syntax: prefix, underscore, digits without a leading zero, > 0, at most 18 digits. */
     static const char *const bad[] = {"r_0", "r_x", "g_1", "u_1", "r_00012", "r_012", "r_",
@@ -418,7 +458,7 @@ static void test_strings(void)
     /* Bodies: 1..max_body code points; over it is too_large, counted in code points. */
     send_with_body(&b, "a", 4000);
     CHECK_EQ_INT(ws_len(b.p, b.len, &r), 0);
-    CHECK_EQ_INT(strlen(r.a.body), 4000);
+    CHECK(r.a.body && strlen(r.a.body) == 4000);
     proto_req_free(&r);
     send_with_body(&b, "a", 4001);
     CHECK_EQ_INT(ws_len(b.p, b.len, &r), -NATTER_ETOOLARGE);
@@ -514,9 +554,9 @@ static void test_strings(void)
     sbuf_cleanup(&b);
 }
 
-/* A JSON string escape of U+0000 is decoded by cJSON into a NUL that ends the C string: every
- * string field must refuse it rather than silently keep the part before it. */
-static void test_nul_escapes(void)
+/* A NUL in a JSON string, escaped (\u0000) or raw, would end the C string cJSON hands back:
+ * every string must be refused rather than silently cut to the part before it. */
+static void test_nul(void)
 {
     struct proto_req r;
     int rc;
@@ -531,8 +571,9 @@ static void test_nul_escapes(void)
     CHECK_EQ_INT(rc, -NATTER_EBADREQ);
     proto_req_free(&r);
     CHECK_EQ_INT(str_rc("group.create", "name", "Admins\\u0000 (fake)", NULL), -NATTER_EBADREQ);
-    CHECK_EQ_INT(str_rc("auth.login", "email", "ada@example.org\\u0000x", "\"password\":\"12345678\","),
-                 -NATTER_EBADREQ);
+    CHECK_EQ_INT(
+        str_rc("auth.login", "email", "ada@example.org\\u0000x", "\"password\":\"12345678\","),
+        -NATTER_EBADREQ);
     CHECK_EQ_INT(str_rc("auth.login", "password", "12345678\\u0000", "\"email\":\"a@b.co\","),
                  -NATTER_EBADREQ);
     CHECK_EQ_INT(str_rc("room.delete", "room", "r_1\\u0000x", NULL), -NATTER_EBADREQ);
@@ -543,6 +584,132 @@ static void test_nul_escapes(void)
     proto_req_free(&r);
     CHECK_EQ_INT(field_rc("resume", "rooms", "{\"r_1\\u0000x\":1}", "\"token\":\"t\","),
                  -NATTER_EBADREQ);
+    /* An escaped backslash followed by the text u0000 is not a NUL: six plain characters. */
+    rc = ws("{\"op\":\"message.send\",\"id\":\"1\",\"d\":{\"room\":\"r_1\",\"cid\":\"c\","
+            "\"body\":\"C:\\\\u0000\"}}", &r);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_STREQ(r.a.body, "C:\\u0000");
+    proto_req_free(&r);
+
+    /* A raw NUL byte inside a string (valid UTF-8, so net/'s check lets it through; invalid
+     * JSON, since strings may not hold unescaped control characters) must not cut the string
+     * either. */
+    static const char body[] = "{\"op\":\"message.send\",\"id\":\"1\",\"d\":{\"room\":\"r_1\","
+                               "\"cid\":\"c\",\"body\":\"pay 100\0 to eve\"}}";
+    rc = ws_len(body, sizeof body - 1, &r);
+    if (rc == 0)
+        fprintf(stderr, "body with a raw NUL accepted as \"%s\"\n", r.a.body);
+    CHECK_EQ_INT(rc, -NATTER_EBADREQ);
+    proto_req_free(&r);
+    static const char id[] = "{\"op\":\"ping\",\"id\":\"a\0b\"}";
+    rc = ws_len(id, sizeof id - 1, &r);
+    CHECK_EQ_INT(rc, -NATTER_EBADREQ);
+    proto_req_free(&r);
+    static const char op[] = "{\"op\":\"ping\0zzz\",\"id\":\"1\"}";
+    rc = ws_len(op, sizeof op - 1, &r);
+    CHECK_EQ_INT(rc, -NATTER_EBADREQ);
+    proto_req_free(&r);
+    static const char rest_body[] = "{\"room\":\"r_1\0x\",\"seq\":1}";
+    err[0] = '\0';
+    CHECK_EQ_INT(proto_decode_rest("room.read", rest_body, sizeof rest_body - 1, &r, err),
+                 -NATTER_EBADREQ);
+    proto_req_free(&r);
+}
+
+/* Issue 4's ops and fields: invite and token ids, codes, the admin lists and flags; admin.*
+ * is REST only. */
+static void test_issue4_fields(void)
+{
+    struct proto_req r;
+    struct sbuf b;
+
+    CHECK_EQ_INT(ws("{\"op\":\"invite.revoke\",\"id\":\"1\",\"d\":{\"invite\":\"i_5\"}}", &r), 0);
+    CHECK(r.op && r.op->id == OP_INVITE_REVOKE);
+    CHECK_EQ_INT(r.a.invite, 5);
+    proto_req_free(&r);
+    CHECK_EQ_INT(str_rc("invite.revoke", "invite", "g_5", NULL), -NATTER_EBADREQ);
+    CHECK_EQ_INT(str_rc("invite.revoke", "invite", "i_0", NULL), -NATTER_EBADREQ);
+    CHECK_EQ_INT(ws("{\"op\":\"invite.accept\",\"id\":\"1\",\"d\":{\"code\":\"abc-_DEF\"}}", &r),
+                 0);
+    CHECK_STREQ(r.a.code, "abc-_DEF");
+    CHECK(!proto_has(&r, A_INVITE));
+    proto_req_free(&r);
+    CHECK_EQ_INT(str_rc("invite.accept", "code", "", NULL), -NATTER_EBADREQ);
+    CHECK_EQ_INT(str_rc("invite.accept", "code", "a\\nb", NULL), -NATTER_EBADREQ);
+    CHECK_EQ_INT(ws("{\"op\":\"auth.login\",\"id\":\"1\",\"d\":{\"email\":\"a@b.co\","
+                    "\"password\":\"x\",\"audience\":\"admin\"}}", &r), 0);
+    CHECK_STREQ(r.a.audience, "admin");
+    proto_req_free(&r);
+    CHECK_EQ_INT(str_rc("auth.signup", "invite_code", "c0de",
+                        "\"email\":\"a@b.co\",\"name\":\"A\",\"password\":\"12345678\","), 0);
+
+    /* admin.* over REST only: over WS the op is unknown. */
+    CHECK_EQ_INT(ws_rc("{\"op\":\"admin.groups.list\",\"id\":\"1\"}"), -NATTER_EBADREQ);
+    CHECK_EQ_INT(rest("admin.groups.list", "", &r), 0);
+    CHECK(r.op && (r.op->flags & OPF_ADMIN));
+    proto_req_free(&r);
+    CHECK_EQ_INT(rest("admin.users.disable", "{\"user\":\"u_4\",\"disabled\":false}", &r), 0);
+    CHECK(proto_has(&r, A_DISABLED) && !r.a.disabled && r.a.user == 4);
+    proto_req_free(&r);
+    CHECK_EQ_INT(rest("admin.users.disable", "{\"user\":\"u_4\",\"disabled\":true}", &r), 0);
+    CHECK(r.a.disabled);
+    proto_req_free(&r);
+    CHECK_EQ_INT(rest_rc("admin.users.disable", "{\"user\":\"u_4\",\"disabled\":1}"),
+                 -NATTER_EBADREQ);
+    CHECK_EQ_INT(rest_rc("admin.users.disable", "{\"user\":\"u_4\",\"disabled\":\"true\"}"),
+                 -NATTER_EBADREQ);
+    CHECK_EQ_INT(rest("admin.bots.token.revoke", "{\"token_id\":\"t_3\"}", &r), 0);
+    CHECK_EQ_INT(r.a.token_id, 3);
+    proto_req_free(&r);
+    CHECK_EQ_INT(rest_rc("admin.bots.token.revoke", "{\"token_id\":\"u_3\"}"), -NATTER_EBADREQ);
+
+    /* groups: an array of group ids. */
+    CHECK_EQ_INT(rest("admin.bots.create", "{\"name\":\"roll\",\"groups\":[\"g_1\",\"g_22\"]}", &r),
+                 0);
+    CHECK_EQ_INT(cJSON_GetArraySize(r.a.groups), 2);
+    proto_req_free(&r);
+    CHECK_EQ_INT(rest_rc("admin.bots.create", "{\"name\":\"roll\",\"groups\":[]}"), 0);
+    static const char *const bad_groups[] = {"\"g_1\"", "[\"r_1\"]", "[1]", "[\"g_0\"]",
+                                             "[\"g_1\",null]", "{}", NULL};
+    for (int i = 0; bad_groups[i]; i++) {
+        char body[128];
+        snprintf(body, sizeof body, "{\"name\":\"roll\",\"groups\":%s}", bad_groups[i]);
+        CHECK_EQ_INT(rest_rc("admin.bots.create", body), -NATTER_EBADREQ);
+    }
+
+    /* emails: 1..invite_bulk_max valid addresses. */
+    CHECK_EQ_INT(
+        rest("admin.invites.send", "{\"group\":\"g_1\",\"emails\":[\"a@b.co\",\"c@d.io\"]}", &r),
+        0);
+    CHECK_EQ_INT(cJSON_GetArraySize(r.a.emails), 2);
+    proto_req_free(&r);
+    static const char *const bad_emails[] = {"[]", "\"a@b.co\"", "[\"a@b.co\",\"nope\"]", "[5]",
+                                             "[\"a b@c.de\"]", "[\"a@b.co\",[]]", NULL};
+    for (int i = 0; bad_emails[i]; i++) {
+        char body[128];
+        snprintf(body, sizeof body, "{\"group\":\"g_1\",\"emails\":%s}", bad_emails[i]);
+        CHECK_EQ_INT(rest_rc("admin.invites.send", body), -NATTER_EBADREQ);
+    }
+    sbuf_init(&b);
+    sbuf_adds(&b, "{\"group\":\"g_1\",\"emails\":[");
+    for (int i = 0; i < 500; i++)
+        sbuf_printf(&b, "%s\"u%d@example.org\"", i ? "," : "", i);
+    sbuf_adds(&b, "]}");
+    CHECK_EQ_INT(rest_rc("admin.invites.send", b.p), 0);
+    b.len -= 2;
+    sbuf_adds(&b, ",\"u500@example.org\"]}");
+    CHECK_EQ_INT(rest_rc("admin.invites.send", b.p), -NATTER_ETOOLARGE);
+    sbuf_cleanup(&b);
+    /* A REST body is not UTF-8-checked by net/: each address must be valid UTF-8, as the single
+     * email field's is. */
+    CHECK_EQ_INT(rest_rc("invite.create", "{\"group\":\"g_1\",\"email\":\"\xff\xfe@example.org\"}"),
+                 -NATTER_EBADREQ);
+    CHECK_EQ_INT(
+        rest_rc("admin.invites.send", "{\"group\":\"g_1\",\"emails\":[\"\xff\xfe@example.org\"]}"),
+        -NATTER_EBADREQ);
+    CHECK_EQ_INT(
+        rest_rc("admin.invites.send", "{\"group\":\"g_1\",\"emails\":[\"\xc3@example.org\"]}"),
+        -NATTER_EBADREQ);
 }
 
 static void test_rooms_map(void)
@@ -869,7 +1036,8 @@ int main(void)
     test_frame_shape();
     test_types_and_ids();
     test_strings();
-    test_nul_escapes();
+    test_nul();
+    test_issue4_fields();
     test_rooms_map();
     test_utf8();
     test_reply_ok();

@@ -9,6 +9,7 @@
 #include "core/cfg.h"
 #include "core/loopq.h"
 #include "store/store.h"
+#include "store/store_int.h" /* struct store_tx, to make a COMMIT fail on purpose */
 #include "check.h"
 
 #include <dirent.h>
@@ -131,6 +132,16 @@ static int j_user_pair(struct store_tx *tx, struct tjob *t)
     return rc;
 }
 
+/* Defers foreign keys and breaks one, so the job itself succeeds but the batch's COMMIT
+ * fails: then every job of the batch must report -NATTER_EINTERNAL and none may persist. */
+static int j_bad_commit(struct store_tx *tx, struct tjob *t)
+{
+    (void)t;
+    if (sqlite3_exec(tx->conn.db, "PRAGMA defer_foreign_keys=ON", NULL, NULL, NULL) != SQLITE_OK)
+        return -NATTER_EINTERNAL;
+    return store_tx_member_insert(tx, 999999, 999999, ROLE_MEMBER, NOW);
+}
+
 static int j_block(struct store_tx *tx, struct tjob *t)
 {
     (void)tx;
@@ -179,7 +190,8 @@ static int j_send(struct store_tx *tx, struct tjob *t)
         return rc;
     t->ack.room = t->room;
     t->ack.ts = NOW + t->ack.seq;
-    rc = store_tx_msg_insert(tx, t->room, t->ack.seq, t->user, t->s1, t->s2, t->ack.ts, &t->ack.msg);
+    rc =
+        store_tx_msg_insert(tx, t->room, t->ack.seq, t->user, t->s1, t->s2, t->ack.ts, &t->ack.msg);
     if (rc)
         return rc;
     snprintf(payload, sizeof payload, "{\"seq\":%lld}", (long long)t->ack.seq);
@@ -207,7 +219,8 @@ static int j_events(struct store_tx *tx, struct tjob *t)
         if (rc)
             return rc;
         snprintf(payload, sizeof payload, "{\"n\":%lld}", (long long)seq);
-        if ((rc = store_tx_event_append(tx, t->room, seq, "room.renamed", t->user, 0, payload, NOW)))
+        if ((rc =
+                 store_tx_event_append(tx, t->room, seq, "room.renamed", t->user, 0, payload, NOW)))
             return rc;
     }
     return 0;
@@ -332,6 +345,31 @@ static void test_jobs(void)
     CHECK_STREQ(su.email, "dee@example.org");
     CHECK_EQ_INT(su.created, NOW);
 
+    /* A batch whose COMMIT fails: no job of it is acknowledged as done, none persists. */
+    struct tjob a, bad, c, after;
+    job(&blk, j_block)->gate = &gate;
+    CHECK_EQ_INT(store_submit(&blk.job), 0);
+    job(&a, j_user)->s1 = "commit1@example.org";
+    job(&bad, j_bad_commit);
+    job(&c, j_user)->s1 = "commit2@example.org";
+    CHECK_EQ_INT(store_submit(&a.job), 0);
+    CHECK_EQ_INT(store_submit(&bad.job), 0);
+    CHECK_EQ_INT(store_submit(&c.job), 0);
+    CHECK_EQ_INT(sem_post(&gate), 0);
+    all[0] = &blk;
+    all[1] = &a;
+    all[2] = &bad;
+    all[3] = &c;
+    CHECK(wait_all(all, 4));
+    CHECK_EQ_INT(a.rc, -NATTER_EINTERNAL);
+    CHECK_EQ_INT(bad.rc, -NATTER_EINTERNAL);
+    CHECK_EQ_INT(c.rc, -NATTER_EINTERNAL);
+    CHECK_EQ_INT(store_user_by_email("commit1@example.org", &su), -NATTER_ENOTFOUND);
+    CHECK_EQ_INT(store_user_by_email("commit2@example.org", &su), -NATTER_ENOTFOUND);
+    job(&after, j_user)->s1 = "commit1@example.org"; /* the writer carries on */
+    CHECK_EQ_INT(run1(&after), 0);
+    CHECK_EQ_INT(store_user_by_email("commit1@example.org", &su), 0);
+
     /* The write queue limit: with the writer held, write_queue jobs fit and the next is refused. */
     char err[NATTER_ERR_LEN];
     CHECK_EQ_INT(cfg_set_limits("write_queue=3", err), 0);
@@ -388,7 +426,8 @@ static int64_t uid(const char *email)
 static void test_seqs_and_messages(void)
 {
     struct tjob g, t, t2, f;
-    int64_t ada = uid("ada@example.org"), bob = uid("bob@example.org"), cyd = uid("cyd@example.org");
+    int64_t ada = uid("ada@example.org"), bob = uid("bob@example.org"),
+            cyd = uid("cyd@example.org");
     struct store_room room;
 
     CHECK(ada && bob && cyd);
@@ -477,7 +516,8 @@ static void test_seqs_and_messages(void)
 static void test_dm(void)
 {
     struct tjob a, b, c;
-    int64_t ada = uid("ada@example.org"), bob = uid("bob@example.org"), cyd = uid("cyd@example.org");
+    int64_t ada = uid("ada@example.org"), bob = uid("bob@example.org"),
+            cyd = uid("cyd@example.org");
     struct store_room r;
     struct store_room *dms = NULL;
     size_t n = 0;
