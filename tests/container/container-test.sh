@@ -11,7 +11,7 @@
 # random loopback port; check /healthz, the non-root user, the HEALTHCHECK; sign a user up over
 # REST; stop (SIGTERM), remove and re-create the container on the same volume; log the user in.
 # Containers and the volume are removed on exit; the images stay as a build cache
-# (podman rmi localhost/natter:test, or podman system reset -f, frees the ~300 MB).
+# (podman rmi localhost/natter:test, or podman system reset -f, frees the ~500 MB).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
