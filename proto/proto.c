@@ -70,7 +70,7 @@ static const struct op_spec ops[OP__COUNT] = {
     {{"admin.groups.list", OP_ADMIN_GROUPS_LIST, OPF_ADMIN}, F(0xff)},
     {{"admin.groups.members", OP_ADMIN_GROUPS_MEMBERS, OPF_ADMIN}, F(A_GROUP | REQ)},
     {{"admin.bots.create", OP_ADMIN_BOTS_CREATE, OPF_ADMIN}, F(A_NAME | REQ, A_GROUPS)},
-    {{"admin.bots.token.issue", OP_ADMIN_BOTS_TOKEN_ISSUE, OPF_ADMIN}, F(A_USER | REQ)},
+    {{"admin.bots.token.issue", OP_ADMIN_BOTS_TOKEN_ISSUE, OPF_ADMIN}, F(A_USER, A_BOT)},
     {{"admin.bots.token.revoke", OP_ADMIN_BOTS_TOKEN_REVOKE, OPF_ADMIN}, F(A_TOKEN_ID | REQ)},
     {{"admin.audit.list", OP_ADMIN_AUDIT_LIST, OPF_ADMIN}, F(A_LIMIT, A_BEFORE)},
 };
@@ -79,7 +79,7 @@ static const char *const slot_names[A__COUNT] = {
     "room", "group", "user", "msg", "seq", "before", "after", "limit", "name", "email",
     "password", "body", "cid", "token", "refresh_token", "role", "epoch", "rooms",
     "invite", "code", "invite_code", "state", "audience", "disabled", "emails", "groups",
-    "token_id",
+    "token_id", "bot",
 };
 
 const struct proto_op *proto_op_find(const char *name, size_t len)
@@ -157,6 +157,7 @@ static char id_prefix(int slot)
     case A_MSG: return 'm';
     case A_INVITE: return 'i';
     case A_TOKEN_ID: return 't';
+    case A_BOT: return 'u';
     default: return 0;
     }
 }
@@ -264,6 +265,7 @@ static int take(struct proto_args *a, int slot, const cJSON *v, char *err)
         return fail(err, -NATTER_EBADREQ, name, "not valid UTF-8");
     if (p) {
         int64_t *dst = slot == A_INVITE ? &a->invite : slot == A_TOKEN_ID ? &a->token_id
+                     : slot == A_BOT ? &a->user
                      : (int64_t *[]){&a->room, &a->group, &a->user, &a->msg}[slot];
         if (!parse_id(s, p, dst))
             return fail(err, -NATTER_EBADREQ, name, "not a valid id");

@@ -1,5 +1,7 @@
 -- 0001: users, sessions, groups, members, rooms, the per-room event log, messages, read state.
 -- Times are unix milliseconds. Ids are rowids; the wire adds a prefix (u_, g_, r_, m_).
+-- AUTOINCREMENT everywhere: an id is never reused after a delete, so an old token, link or
+-- cached id can never come to mean a different session, room or invite.
 
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
@@ -9,7 +11,7 @@ CREATE TABLE meta (
 INSERT INTO meta(key, value) VALUES ('epoch', lower(hex(randomblob(16))));
 
 CREATE TABLE users (
-    id       INTEGER PRIMARY KEY,
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
     email    TEXT NOT NULL UNIQUE,          -- lowercased
     name     TEXT NOT NULL,
     pw_hash  TEXT,                          -- Argon2id string; NULL for bots
@@ -21,7 +23,7 @@ CREATE TABLE users (
 
 -- A session is one login; deleting its row revokes it (and closes its sockets).
 CREATE TABLE sessions (
-    id           INTEGER PRIMARY KEY,
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     refresh_hash TEXT NOT NULL UNIQUE,      -- BLAKE2b of the refresh token
     aud          TEXT NOT NULL DEFAULT 'chat',
@@ -31,7 +33,7 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_user ON sessions(user_id);
 
 CREATE TABLE chat_groups (
-    id      INTEGER PRIMARY KEY,
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
     name    TEXT NOT NULL,
     owner   INTEGER NOT NULL REFERENCES users(id),
     created INTEGER NOT NULL
@@ -48,7 +50,7 @@ CREATE INDEX members_user ON members(user_id, group_id);
 
 -- A room is a channel of a group, or a DM between dm_a < dm_b (then group_id is NULL).
 CREATE TABLE rooms (
-    id       INTEGER PRIMARY KEY,
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
     group_id INTEGER REFERENCES chat_groups(id) ON DELETE CASCADE,
     name     TEXT NOT NULL,
     dm_a     INTEGER REFERENCES users(id),
@@ -77,7 +79,7 @@ CREATE INDEX room_events_msg ON room_events(msg) WHERE msg IS NOT NULL;
 
 -- The current state of each message, kept in the same transaction as the log.
 CREATE TABLE messages (
-    id      INTEGER PRIMARY KEY,
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
     room    INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
     seq     INTEGER NOT NULL,               -- seq of its message.created event
     sender  INTEGER NOT NULL REFERENCES users(id),

@@ -2,7 +2,7 @@
 -- Bot tokens are sessions with aud = 'bot' (their refresh_hash is the token's hash).
 
 CREATE TABLE invites (
-    id        INTEGER PRIMARY KEY,
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
     group_id  INTEGER NOT NULL REFERENCES chat_groups(id) ON DELETE CASCADE,
     email     TEXT NOT NULL,                 -- lowercased; the code only works for this address
     inviter   INTEGER NOT NULL REFERENCES users(id),
@@ -19,7 +19,7 @@ CREATE INDEX invites_email ON invites(email) WHERE state = 'pending';
 -- never loses one. `sealed` holds the message's secret (an invite link code), encrypted, and
 -- is wiped once the mail is sent.
 CREATE TABLE outbox (
-    id         INTEGER PRIMARY KEY,
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
     kind       TEXT NOT NULL CHECK (kind IN ('invite', 'reset')),
     ref        INTEGER NOT NULL,             -- invites.id or resets.id
     rcpt       TEXT NOT NULL,
@@ -36,7 +36,7 @@ CREATE INDEX outbox_due ON outbox(next_try) WHERE state = 'queued';
 CREATE INDEX outbox_ref ON outbox(kind, ref);
 
 CREATE TABLE resets (
-    id        INTEGER PRIMARY KEY,
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id   INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     code_hash TEXT NOT NULL,
     attempts  INTEGER NOT NULL DEFAULT 0,
@@ -47,7 +47,7 @@ CREATE TABLE resets (
 CREATE INDEX resets_user ON resets(user_id, id);
 
 CREATE TABLE calls (
-    id         INTEGER PRIMARY KEY,
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
     room       INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
     twilio_sid TEXT NOT NULL,
     name       TEXT NOT NULL,

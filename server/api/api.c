@@ -390,11 +390,11 @@ int api__token(const char *tok, int64_t *out_user, int64_t *out_sid, char aud[8]
 
 /* 0 when bearer may call c's op: admin ops need an admin-audience token of an admin, the
  * rest a chat or bot token. Else the error to answer. */
-static int rest_auth(struct api_call *c, const char *bearer)
+static int rest_auth(struct api_call *c, const struct proto_op *op, const char *bearer)
 {
     struct store_user u;
     char aud[8];
-    bool admin_op = c->req.op->flags & OPF_ADMIN;
+    bool admin_op = op->flags & OPF_ADMIN;
     if (!bearer || !*bearer || api__token(bearer, &c->user, &c->sid, aud) != AUTH_OK ||
         store_user_by_id(c->user, &u) || u.disabled)
         return NATTER_EUNAUTH;
@@ -416,15 +416,17 @@ void api_rest(uint64_t id, const char *op, const char *bearer, const char *ip, c
         return;
     }
     metrics.http_requests_total++;
-    int rc = proto_decode_rest(op, body, len, &c->req, err);
-    if (rc) {
-        api__fail(c, rc, err);
-        return;
-    }
-    if (!(c->req.op->flags & OPF_NOTOKEN) && (rc = rest_auth(c, bearer))) {
+    /* Who may call comes before what the body says: no schema hints for strangers. */
+    const struct proto_op *o = proto_op_find(op, strlen(op));
+    int rc = 0;
+    if (o && !(o->flags & (OPF_NOTOKEN | OPF_WS_ONLY)) && (rc = rest_auth(c, o, bearer))) {
         api__fail(c, rc, rc == NATTER_EFORBID
                              ? "this token's audience cannot call this operation"
                              : "a valid access token is required (Authorization: Bearer)");
+        return;
+    }
+    if ((rc = proto_decode_rest(op, body, len, &c->req, err))) {
+        api__fail(c, rc, err);
         return;
     }
     if (api__draining) {

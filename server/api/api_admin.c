@@ -221,6 +221,8 @@ static void done_token_issue(void *arg, int rc)
 void api_admin_bots_token_issue(struct api_call *c)
 {
     struct store_user u;
+    if (!proto_has(&c->req, A_USER) && !proto_has(&c->req, A_BOT))
+        return api__fail(c, NATTER_EBADREQ, "bot: required");
     if (store_user_by_id(c->req.a.user, &u) || !u.is_bot)
         return api__fail(c, NATTER_ENOTFOUND, "no such bot");
     api__submit(c, run_token_issue, done_token_issue);

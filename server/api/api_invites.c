@@ -367,13 +367,26 @@ void api_admin_invites_send(struct api_call *c)
 
 void api_admin_invites_list(struct api_call *c)
 {
+    static const char *const states[] = {"pending", "accepted", "declined", "revoked", "expired"};
     struct store_invite *v;
-    size_t n;
+    size_t n, kept = 0;
+    const char *state = c->req.a.state;
+    bool known = !state;
+    for (size_t i = 0; i < 5 && !known; i++)
+        known = !strcmp(state, states[i]);
+    if (!known)
+        return api__fail(c, NATTER_EBADREQ, "state: pending, accepted, declined, revoked or expired");
+    /* "expired" is a pending invite past its time; "pending" means still usable. */
+    bool expired = state && !strcmp(state, "expired"), pending = state && !strcmp(state, "pending");
     int limit = proto_has(&c->req, A_LIMIT) ? (int)c->req.a.limit : 100;
-    if (store_invites(proto_has(&c->req, A_GROUP) ? c->req.a.group : 0, c->req.a.state, limit,
-                      &v, &n))
+    if (store_invites(proto_has(&c->req, A_GROUP) ? c->req.a.group : 0,
+                      expired ? "pending" : state, expired || pending ? 500 : limit, &v, &n))
         return api__fail(c, NATTER_EINTERNAL, "could not read the invites");
-    reply_invites(c, v, n, false);
+    int64_t now = api__now();
+    for (size_t i = 0; i < n && (int)kept < limit; i++)
+        if (!(expired || pending) || (v[i].expires <= now) == expired)
+            v[kept++] = v[i];
+    reply_invites(c, v, kept, false);
 }
 
 static int run_resend(struct store_tx *tx, void *arg)
