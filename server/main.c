@@ -40,8 +40,7 @@ static int open_data(char *err)
         snprintf(err, NATTER_ERR_LEN, "cannot create %.200s: %s", cfg.data_dir, strerror(errno));
         return -1;
     }
-    if (auth_init() || auth_keys_load(cfg.data_dir, err, NATTER_ERR_LEN) ||
-        auth_seal_load(cfg.data_dir, err, NATTER_ERR_LEN))
+    if (auth_init() || auth_keys_load(cfg.data_dir, err, NATTER_ERR_LEN))
         return -1;
     snprintf(path, sizeof path, "%s/natter.db", cfg.data_dir);
     return store_open(path, err);
@@ -73,7 +72,6 @@ int main(int argc, char **argv)
     rc = admin ? admin_main(argc - split, argv + split) : net_run(store_close);
     if (admin)
         store_close();
-    auth_seal_unload();
     auth_keys_unload();
     return rc;
 }

@@ -118,24 +118,13 @@ void api_admin_groups_list(struct api_call *c)
 
 void api_admin_groups_members(struct api_call *c)
 {
-    struct store_member *ms;
-    size_t n;
-    if (store_members(c->req.a.group, &ms, &n))
+    cJSON *res = api__members(c->req.a.group);
+    if (!res)
         return api__fail(c, NATTER_EINTERNAL, "could not read the members");
-    if (!n) {
-        free(ms);
-        return api__fail(c, NATTER_ENOTFOUND, "no such group");
+    if (!cJSON_GetArraySize(cJSON_GetObjectItem(res, "members"))) {
+        cJSON_Delete(res);
+        return api__fail(c, NATTER_ENOTFOUND, "no such group"); /* a group always has its owner */
     }
-    cJSON *res = cJSON_CreateObject();
-    cJSON *arr = cJSON_AddArrayToObject(res, "members");
-    for (size_t i = 0; i < n; i++) {
-        cJSON *m = cJSON_CreateObject();
-        cJSON_AddItemToObject(m, "user", api__user_json(ms[i].user, ms[i].name));
-        cJSON_AddStringToObject(m, "role", role_name(ms[i].role));
-        cJSON_AddBoolToObject(m, "online", hub_user_count(ms[i].user) > 0);
-        cJSON_AddItemToArray(arr, m);
-    }
-    free(ms);
     api__ok(c, res);
 }
 

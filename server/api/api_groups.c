@@ -181,7 +181,12 @@ static void done_group_create(void *arg, int rc)
     if (rc)
         return api__fail(c, rc, "could not create the group");
     api__user_join_group(c->user, c->v[0]);
-    cJSON *snap = group_snap_of(c->user, c->v[0]);
+    api__reply_joined(c, c->v[0]);
+}
+
+void api__reply_joined(struct api_call *c, int64_t group)
+{
+    cJSON *snap = group_snap_of(c->user, group);
     if (!snap)
         return api__fail(c, NATTER_EINTERNAL, "could not read the group");
     cJSON *ev = cJSON_CreateObject();
@@ -339,14 +344,12 @@ void api_member_remove(struct api_call *c)
 
 /* ---- member.list */
 
-void api_member_list(struct api_call *c)
+cJSON *api__members(int64_t group)
 {
     struct store_member *ms;
     size_t n;
-    if (api__need_role(c, c->req.a.group, ROLE_MEMBER))
-        return;
-    if (store_members(c->req.a.group, &ms, &n))
-        return api__fail(c, NATTER_EINTERNAL, "could not read the members");
+    if (store_members(group, &ms, &n))
+        return NULL;
     cJSON *res = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(res, "members");
     for (size_t i = 0; i < n; i++) {
@@ -357,6 +360,16 @@ void api_member_list(struct api_call *c)
         cJSON_AddItemToArray(arr, m);
     }
     free(ms);
+    return res;
+}
+
+void api_member_list(struct api_call *c)
+{
+    if (api__need_role(c, c->req.a.group, ROLE_MEMBER))
+        return;
+    cJSON *res = api__members(c->req.a.group);
+    if (!res)
+        return api__fail(c, NATTER_EINTERNAL, "could not read the members");
     api__ok(c, res);
 }
 

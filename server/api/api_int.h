@@ -83,6 +83,11 @@ cJSON *api__dm_snap(int64_t user, const struct store_room *r);
 /* {"groups":[...], "dms":[...]} for user, added to obj. Returns 0 or -1. */
 int api__add_snapshot(cJSON *obj, int64_t user);
 
+/* Replies {group: snapshot} after the caller joined group; their other sockets get group.joined. */
+void api__reply_joined(struct api_call *c, int64_t group);
+/* {"members":[{user, role, online}]} of group, or NULL. */
+cJSON *api__members(int64_t group);
+
 /* Subscribes every socket of user to a group and its rooms (at their current seq). */
 void api__user_join_group(int64_t user, int64_t group);
 void api__user_leave_group(int64_t user, int64_t group);

@@ -283,23 +283,7 @@ static void done_accept(void *arg, int rc)
         return api__fail(c, rc, c->why ? c->why : "could not accept the invite");
     if (c->v[2])
         api__joined(c->v[4], c->user, c->v[3]);
-    struct store_group *gs;
-    size_t n;
-    cJSON *snap = NULL;
-    if (store_groups_of_user(c->user, &gs, &n) == 0) {
-        for (size_t i = 0; i < n && !snap; i++)
-            if (gs[i].id == c->v[4])
-                snap = api__group_snap(c->user, &gs[i]);
-        free(gs);
-    }
-    if (!snap)
-        return api__fail(c, NATTER_EINTERNAL, "could not read the group");
-    cJSON *ev = cJSON_CreateObject();
-    cJSON_AddItemToObject(ev, "group", cJSON_Duplicate(snap, 1));
-    api__to_user(c->user, "group.joined", ev, c->rest ? 0 : c->conn);
-    cJSON *res = cJSON_CreateObject();
-    cJSON_AddItemToObject(res, "group", snap);
-    api__ok(c, res);
+    api__reply_joined(c, c->v[4]);
 }
 
 void api_invite_accept(struct api_call *c)

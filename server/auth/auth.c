@@ -4,6 +4,7 @@
  * are untrusted input: every length is bounded and nothing is read past the given length. It
  * must never log, touch the network or the database, or hand key material to callers. */
 #include "auth/auth.h"
+#include "auth/auth_int.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -139,6 +140,9 @@ int auth_keys_load(const char *dir, char *err, size_t err_len)
     sodium_bin2hex(keys.kid, sizeof keys.kid, h, KID_HEX / 2);
     keys.footer_len =
         (size_t)snprintf(keys.footer, sizeof keys.footer, "{\"kid\":\"%s\"}", keys.kid);
+    why = "cannot derive the seal key";
+    if (auth__seal_derive(seed))
+        goto fail;
     keys.loaded = true;
     sodium_memzero(seed, sizeof seed);
     return 0;
@@ -152,6 +156,7 @@ fail:
 void auth_keys_unload(void)
 {
     sodium_memzero(&keys, sizeof keys);
+    auth__seal_wipe();
 }
 
 /* ---- passwords ---- */

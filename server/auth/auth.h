@@ -108,11 +108,8 @@ bool auth_twilio_verify(const char *tok, size_t len, const char *api_secret);
 /* Room for the sealed text of n plain bytes, NUL included (an upper bound). */
 #define AUTH_SEAL_LEN(n) ((((size_t)(n) + AUTH_SEAL_OVERHEAD + 2) / 3) * 4 + 1)
 
-/* The seal key is derived from the signing seed in DIR/signing.key (crypto_kdf, context
- * "natterSB", subkey 1), so it lives and dies with that key. Call after auth_keys_load with the
- * same dir (the file must exist). Returns 0, or -1 with a reason in err. Start-up only. */
-int auth_seal_load(const char *dir, char *err, size_t err_len);
-void auth_seal_unload(void);
+/* The seal key is derived from the signing seed (crypto_kdf, context "natterSB", subkey 1) by
+ * auth_keys_load, and wiped by auth_keys_unload: it lives and dies with the signing key. */
 
 /* Encrypt len bytes (XSalsa20-Poly1305, random nonce) to base64url(nonce || box), for a secret
  * that must wait at rest, such as an invite code in a pending mail. out is NUL-terminated; cap of

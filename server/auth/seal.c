@@ -1,25 +1,21 @@
 /* seal: secrets that must wait at rest in plain storage, such as the invite code of a mail still in
  * the outbox, are kept as base64url(nonce || crypto_secretbox) under a key derived from the
- * signing seed. It owns that derived key (static storage, written only at start-up, wiped on
- * unload) and reads the seed from the key file that auth.c writes, because auth.c keeps its own
- * copy private. Sealed text is untrusted input: lengths are bounded and it is read only within
+ * signing seed. It owns that derived key (static storage, derived by auth_keys_load from the
+ * seed it reads, wiped by auth_keys_unload). Sealed text is untrusted input: lengths are bounded and it is read only within
  * the length given. It never logs and never hands the key out. */
 #include "auth/auth.h"
+#include "auth/auth_int.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define B64 sodium_base64_VARIANT_URLSAFE_NO_PADDING
 #define NONCE_LEN crypto_secretbox_NONCEBYTES
 #define BOX_OVERHEAD (NONCE_LEN + crypto_secretbox_MACBYTES)
 #define SEED_LEN 32
-#define SEED_HEX (2 * SEED_LEN)
 #define KDF_CONTEXT "natterSB"
 #define KDF_SUBKEY 1
 #define SEAL_MAX ((size_t)INT_MAX / 2) /* keeps every length below in an int, even where size_t
@@ -32,76 +28,22 @@ _Static_assert(crypto_secretbox_KEYBYTES >= crypto_kdf_BYTES_MIN &&
                "crypto_kdf cannot make a secretbox key");
 _Static_assert(sizeof KDF_CONTEXT - 1 == crypto_kdf_CONTEXTBYTES, "the KDF context is 8 bytes");
 
-/* Written only by auth_seal_load/unload, at start-up and shutdown, so readers need no lock. */
+/* Written only by auth_keys_load/unload, at start-up and shutdown, so readers need no lock. */
 static struct {
     bool loaded;
     unsigned char key[crypto_secretbox_KEYBYTES];
 } seal;
 
-/* The same format auth.c reads and writes: 64 hex digits, then an optional newline. Returns
- * NULL, or why the file is unusable. */
-static const char *read_seed(int fd, unsigned char seed[SEED_LEN])
+int auth__seal_derive(const unsigned char seed[SEED_LEN])
 {
-    char hex[SEED_HEX + 2];     /* one spare byte tells an over-long file apart */
-    size_t len = 0, bin_len = 0;
-    const char *end = NULL, *why = "want 64 hex digits and a newline";
-    ssize_t n;
-
-    while (len < sizeof hex && (n = read(fd, hex + len, sizeof hex - len)) != 0) {
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            why = strerror(errno);
-            goto out;
-        }
-        len += (size_t)n;
-    }
-    if (len == SEED_HEX + 1 && hex[SEED_HEX] == '\n')
-        len = SEED_HEX;
-    if (len == SEED_HEX &&
-        sodium_hex2bin(seed, SEED_LEN, hex, len, NULL, &bin_len, &end) == 0 &&
-        bin_len == SEED_LEN && end == hex + len)
-        why = NULL;
-out:
-    sodium_memzero(hex, sizeof hex);
-    return why;
-}
-
-int auth_seal_load(const char *dir, char *err, size_t err_len)
-{
-    unsigned char seed[SEED_LEN];
-    char path[PATH_MAX];
-    const char *why;
-    int fd;
-
-    auth_seal_unload();
-    if ((size_t)snprintf(path, sizeof path, "%s/signing.key", dir) >= sizeof path) {
-        why = "path too long";
-        goto fail;
-    }
-    /* No creating here: a key made by us would not be the one auth_keys_load signs with. */
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-        why = errno == ENOENT ? "missing (call auth_keys_load first)" : strerror(errno);
-        goto fail;
-    }
-    why = read_seed(fd, seed);
-    close(fd);
-    if (why)
-        goto fail;
-    why = "cannot derive the seal key";
+    auth__seal_wipe();
     if (crypto_kdf_derive_from_key(seal.key, sizeof seal.key, KDF_SUBKEY, KDF_CONTEXT, seed) != 0)
-        goto fail;
+        return -1;
     seal.loaded = true;
-    sodium_memzero(seed, sizeof seed);
     return 0;
-fail:
-    snprintf(err, err_len, "seal key from %s: %s", path, why);
-    sodium_memzero(seed, sizeof seed);
-    auth_seal_unload();
-    return -1;
 }
 
-void auth_seal_unload(void)
+void auth__seal_wipe(void)
 {
     sodium_memzero(&seal, sizeof seal);
 }

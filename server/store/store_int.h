@@ -40,6 +40,9 @@ int store__collect(sqlite3_stmt *st, size_t size, void (*row)(sqlite3_stmt *, vo
                    void **out, size_t *n);
 /* store__collect for (seq, payload) rows. */
 int store__collect_events(sqlite3_stmt *st, struct store_event **out, size_t *n);
+#define MSG_COLS "SELECT id, room, seq, sender, ts, deleted FROM messages "
+/* A row of MSG_COLS. */
+void store__msg_row(sqlite3_stmt *st, struct store_msg *out);
 void store__text(sqlite3_stmt *st, int col, char *dst, size_t cap);
 int store__conn_open(struct store_conn *c, const char *path, int flags, char *err);
 void store__conn_close(struct store_conn *c);

@@ -111,18 +111,22 @@ bool store_share_group(int64_t a, int64_t b)
                       "ii", a, b) == 0;
 }
 
+void store__msg_row(sqlite3_stmt *st, struct store_msg *out)
+{
+    out->id = sqlite3_column_int64(st, 0);
+    out->room = sqlite3_column_int64(st, 1);
+    out->seq = sqlite3_column_int64(st, 2);
+    out->sender = sqlite3_column_int64(st, 3);
+    out->ts = sqlite3_column_int64(st, 4);
+    out->deleted = sqlite3_column_int(st, 5);
+}
+
 int store_msg_get(int64_t id, struct store_msg *out)
 {
-    sqlite3_stmt *st = store__q(RD, "SELECT id, room, seq, sender, ts, deleted FROM messages "
-                                    "WHERE id=?", "i", id);
+    sqlite3_stmt *st = store__q(RD, MSG_COLS "WHERE id=?", "i", id);
     int rc = step_one(st);
     if (rc == 0) {
-        out->id = sqlite3_column_int64(st, 0);
-        out->room = sqlite3_column_int64(st, 1);
-        out->seq = sqlite3_column_int64(st, 2);
-        out->sender = sqlite3_column_int64(st, 3);
-        out->ts = sqlite3_column_int64(st, 4);
-        out->deleted = sqlite3_column_int(st, 5);
+        store__msg_row(st, out);
         store__done(st);
     }
     return rc;

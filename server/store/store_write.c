@@ -241,19 +241,12 @@ int store_tx_msg_insert(struct store_tx *tx, int64_t room, int64_t seq, int64_t 
 
 int store_tx_msg_get(struct store_tx *tx, int64_t id, struct store_msg *out)
 {
-    sqlite3_stmt *st = store__q(W, "SELECT id, room, seq, sender, ts, deleted FROM messages "
-                                   "WHERE id=?", "i", id);
+    sqlite3_stmt *st = store__q(W, MSG_COLS "WHERE id=?", "i", id);
     if (!st)
         return -NATTER_EINTERNAL;
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        out->id = sqlite3_column_int64(st, 0);
-        out->room = sqlite3_column_int64(st, 1);
-        out->seq = sqlite3_column_int64(st, 2);
-        out->sender = sqlite3_column_int64(st, 3);
-        out->ts = sqlite3_column_int64(st, 4);
-        out->deleted = sqlite3_column_int(st, 5);
-    }
+    if (rc == SQLITE_ROW)
+        store__msg_row(st, out);
     store__done(st);
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -NATTER_ENOTFOUND : -NATTER_EINTERNAL;
 }
