@@ -26,13 +26,13 @@ static void finish(void *arg)
     j->done(j->arg, j->rc);
 }
 
+/* Runs one of the writer's own statements, prepared once (they run per job, so parsing them
+ * each time would cost as much as a small insert). */
 static int exec(const char *sql)
 {
-    char *msg = NULL;
-    if (sqlite3_exec(tx.conn.db, sql, NULL, NULL, &msg) == SQLITE_OK)
+    if (store__exec(&tx.conn, sql, "") == 0)
         return 0;
-    LOG_ERR("store writer: %s: %s", sql, msg ? msg : "?");
-    sqlite3_free(msg);
+    LOG_ERR("store writer: %s failed", sql);
     return -1;
 }
 
