@@ -134,16 +134,21 @@ static bool has_ctrl(const char *s, bool allow_newlines)
     return false;
 }
 
+/* A plain ASCII address: a dot-atom local part (no SMTP or RFC 5322 specials, so nothing can
+ * split a header or an SMTP command) and a domain of letters, digits, dots and hyphens. */
 static bool valid_email(const char *s, size_t len)
 {
     const char *at = strchr(s, '@');
-    if (len > 254 || !at || at == s || strchr(at + 1, '@') || !strchr(at + 1, '.'))
+    if (len > 254 || !at || at == s || at - s > 64 || !strchr(at + 1, '.'))
         return false;
-    if (at[1] == '.' || s[len - 1] == '.')
+    for (const char *p = s; p < at; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || strchr("()<>[]:;@\\,\"", *p))
+            return false;
+    const char *d = at + 1;
+    if (*d == '.' || *d == '-' || s[len - 1] == '.' || s[len - 1] == '-' || strstr(d, ".."))
         return false;
-    for (const char *p = s; *p; p++)
-        if (isspace((unsigned char)*p) || (unsigned char)*p < 0x21 || *p == 0x7f || *p == '<' ||
-            *p == '>' || *p == ',' || *p == ';' || *p == '"')
+    for (const char *p = d; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-')
             return false;
     return true;
 }
@@ -365,12 +370,13 @@ static bool has_escaped_nul(const char *buf, size_t len)
     return false;
 }
 
+static bool has_nul(const char *buf, size_t len)
+{
+    return memchr(buf, 0, len) || has_escaped_nul(buf, len);
+}
+
 static cJSON *parse(const char *buf, size_t len, char *err)
 {
-    if (memchr(buf, 0, len) || has_escaped_nul(buf, len)) {
-        snprintf(err, NATTER_ERR_LEN, "strings may not contain NUL (\\u0000)");
-        return NULL;
-    }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
     if (!root) {
@@ -389,6 +395,7 @@ static cJSON *parse(const char *buf, size_t len, char *err)
 
 int proto_decode_ws(const char *buf, size_t len, struct proto_req *req, char err[NATTER_ERR_LEN])
 {
+    bool nul = has_nul(buf, len); /* checked after the id is read, so the error can carry re */
     memset(req, 0, sizeof *req);
     if (!(req->root = parse(buf, len, err)))
         return -NATTER_EBADREQ;
@@ -403,6 +410,8 @@ int proto_decode_ws(const char *buf, size_t len, struct proto_req *req, char err
         strcpy(req->id, id->valuestring);
         req->has_id = true;
     }
+    if (nul)
+        return fail(err, -NATTER_EBADREQ, "frame", "strings may not contain NUL (\\u0000)");
     const cJSON *op = cJSON_GetObjectItemCaseSensitive(req->root, "op");
     if (!cJSON_IsString(op))
         return fail(err, -NATTER_EBADREQ, "op", "required string");
@@ -431,6 +440,8 @@ int proto_decode_rest(const char *op, const char *body, size_t len, struct proto
     size_t i = 0;
     while (i < len && isspace((unsigned char)body[i]))
         i++;
+    if (has_nul(body, len))
+        return fail(err, -NATTER_EBADREQ, "body", "strings may not contain NUL (\\u0000)");
     if (i < len && !(req->root = parse(body, len, err)))
         return -NATTER_EBADREQ;
     return decode_args(req, req->root, err);

@@ -528,14 +528,27 @@ static void test_strings(void)
     CHECK_EQ_INT(str_rc("auth.login", "email", "a@b.co", em_extra), 0);
     CHECK_EQ_INT(str_rc("member.add", "email", "x@y.z", "\"group\":\"g_1\","), 0);
     CHECK_EQ_INT(str_rc("member.add", "email", "x@y", "\"group\":\"g_1\","), -NATTER_EBADREQ);
+    /* Length: at most 64 bytes before the @ (RFC 5321) and 254 in all, with a long domain. */
     char email[300];
-    memset(email, 'a', sizeof email);
-    memcpy(email + 254 - 8, "@test.io", 9); /* exactly 254 bytes */
-    CHECK_EQ_INT(strlen(email), 254);
-    CHECK_EQ_INT(str_rc("auth.login", "email", email, em_extra), 0);
-    memset(email, 'a', sizeof email);
-    memcpy(email + 255 - 8, "@test.io", 9);
+    for (int len = 254; len <= 255; len++) {
+        memset(email, 'a', sizeof email);
+        email[1] = '@';
+        for (int i = 40; i < len - 3; i += 40)
+            email[i] = '.';
+        memcpy(email + len - 3, ".io", 4);
+        CHECK_EQ_INT(strlen(email), len);
+        CHECK_EQ_INT(str_rc("auth.login", "email", email, em_extra), len == 254 ? 0 : -NATTER_EBADREQ);
+    }
+    memset(email, 'a', 65);
+    memcpy(email + 65, "@test.io", 9);
     CHECK_EQ_INT(str_rc("auth.login", "email", email, em_extra), -NATTER_EBADREQ);
+    email[64] = '\0';
+    strcat(email, "@test.io");
+    CHECK_EQ_INT(str_rc("auth.login", "email", email, em_extra), 0);
+    static const char *const specials[] = {"user@(comment)example.test", "user@example.test:25",
+                                           "us(er@example.test", "user@ex_ample.test", NULL};
+    for (int i = 0; specials[i]; i++)
+        CHECK_EQ_INT(str_rc("auth.login", "email", specials[i], em_extra), -NATTER_EBADREQ);
 
     /* Passwords: 1..1024 bytes here (login takes any length; sign-up's minimum of 8 is
      * api_auth.c's rule, since a496f77). */
