@@ -48,12 +48,16 @@ class SmtpStandin {
     this.port = 0;
     this.server = null;
     this.mode = 'ok'; // 'ok' | 'rcpt451' | 'reject'
+    this.failRcptLeft = 0; // refuse this many more RCPTs with 451, then accept again (failRcpt(n))
+    this.holdData = false; // true: take the DATA but never answer it (the sender is stuck mid-send)
+    this.held = []; // messages whose DATA was taken but never acknowledged (not delivered)
     this.messages = []; // {envelope:{from, to:[]}, parsed, raw, secure, tls, at}
     this.sessions = 0; // connections accepted
     this.secureSessions = 0; // connections that completed STARTTLS
     this.refusals = []; // {what, mode, at}: what this stand-in refused on purpose
     this.violations = []; // protocol misuse by the client (MAIL before STARTTLS, parse failure...)
     this.waiters = new Set();
+    this.onAccepted = null; // (message) => void, called just after the 250 for its DATA is written
   }
 
   static async start(opts = {}) {
@@ -115,13 +119,16 @@ class SmtpStandin {
         return cb();
       },
       onRcptTo(address, session, cb) {
-        if (self.mode === 'rcpt451') {
-          self.refusals.push({ what: `RCPT TO:<${address.address}>`, mode: self.mode, at: Date.now() });
-          const e = new Error('Requested action aborted: local error in processing (stand-in told to fail)');
-          e.responseCode = 451;
-          return cb(e);
+        let refuse = self.mode === 'rcpt451';
+        if (self.failRcptLeft > 0) {
+          self.failRcptLeft--;
+          refuse = true;
         }
-        return cb();
+        if (!refuse) return cb();
+        self.refusals.push({ what: `RCPT TO:<${address.address}>`, mode: self.mode, at: Date.now() });
+        const e = new Error('Requested action aborted: local error in processing (stand-in told to fail)');
+        e.responseCode = 451;
+        return cb(e);
       },
       onData(stream, session, cb) {
         const chunks = [];
@@ -141,9 +148,16 @@ class SmtpStandin {
           }
           const m = { envelope, to: envelope.to.map((a) => a.toLowerCase()), parsed, raw, text: raw.toString('utf8'),
             secure: !!session.secure, at: Date.now() };
+          if (self.holdData) {
+            // Never answer: the sender sits between DATA and the 250 until it gives up or dies.
+            self.held.push(m);
+            for (const w of self.waiters) w.check();
+            return;
+          }
           self.messages.push(m);
           for (const w of self.waiters) w.check();
           cb(null, 'Message queued as stand-in');
+          if (self.onAccepted) self.onAccepted(m); // right after the 250 went out
         });
       },
     });
@@ -189,6 +203,11 @@ class SmtpStandin {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
+  }
+
+  /** Refuse the next n RCPT TO commands with 451, then accept again. */
+  failRcpt(n) {
+    this.failRcptLeft = n;
   }
 
   /** Messages addressed (envelope RCPT) to this address. */
