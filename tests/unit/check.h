@@ -6,6 +6,7 @@
 #define NATTER_CHECK_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int check_total;
@@ -32,6 +33,27 @@ static int check_failures;
             CHECK_FAIL_("%s == %s (\"%s\" != \"%s\")", #a, #b, check_a_ ? check_a_ : "(null)",     \
                         check_b_ ? check_b_ : "(null)");                                           \
     } while (0)
+
+/* A whole file, NUL-terminated (free()), or NULL. For test vectors. */
+static inline char *check_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long n;
+
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (buf = malloc((size_t)n + 1)) && fread(buf, 1, (size_t)n, f) == (size_t)n) {
+        buf[n] = '\0';
+        *len = (size_t)n;
+    } else {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    return buf;
+}
 
 #define CHECK_MAIN_END()                                                                           \
     do {                                                                                           \

@@ -38,26 +38,6 @@ static size_t unhex(const char *hex, unsigned char *out, size_t cap)
     return n;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (buf = malloc((size_t)n + 1)) && fread(buf, 1, (size_t)n, f) == (size_t)n) {
-        buf[n] = '\0';
-        *len = (size_t)n;
-    } else {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    return buf;
-}
-
 static const char *str(const cJSON *o, const char *name)
 {
     const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, name));
@@ -77,7 +57,7 @@ static void test_vectors(void)
 
     snprintf(path, sizeof path, "%s/data/paseto-v4-test-vectors.json",
              shared ? shared : "../shared");
-    text = slurp(path, &len);
+    text = check_slurp(path, &len);
     CHECK(text != NULL);
     if (!text) {
         fprintf(stderr, "cannot read %s (set NATTER_SHARED)\n", path);

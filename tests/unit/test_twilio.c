@@ -31,26 +31,6 @@
 
 static char tmp_root[] = "/tmp/natter-test-twilio-XXXXXX";
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (buf = malloc((size_t)n + 1)) && fread(buf, 1, (size_t)n, f) == (size_t)n) {
-        buf[n] = '\0';
-        *len = (size_t)n;
-    } else {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    return buf;
-}
-
 /* base64url without padding, written here rather than borrowed from auth so that the header and
  * claims are checked by a second decoder. Returns the decoded length, or -1. */
 static long unb64url(const char *s, size_t len, char *out, size_t cap)
@@ -180,7 +160,7 @@ static void test_vectors(void)
     int count = 0, n;
 
     snprintf(path, sizeof path, "%s/unit/twilio_vectors.json", dir && *dir ? dir : "tests");
-    text = slurp(path, &len);
+    text = check_slurp(path, &len);
     CHECK(text != NULL);
     if (!text) {
         fprintf(stderr, "cannot read %s (set NATTER_TESTS_DIR to the tests directory)\n", path);

@@ -516,6 +516,7 @@ function sqlite3Path() {
 }
 
 module.exports = {
+  freePort,
   BIN,
   WEB_ROOT,
   WAIT_MS,

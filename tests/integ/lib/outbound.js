@@ -9,7 +9,6 @@
 const { spawnSync } = require('node:child_process');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
-const net = require('node:net');
 const h = require('./harness');
 
 // ---------------------------------------------------------------------------------------------
@@ -47,17 +46,7 @@ function schemaCoverageTest(test, skip) {
 }
 
 // ---------------------------------------------------------------------------------------------
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
+const { freePort } = h;
 
 /** A port on loopback that nothing listens on (for "network error" cases). */
 async function closedPort() {
