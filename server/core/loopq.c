@@ -3,6 +3,7 @@
 #include "core/loopq.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -22,6 +23,7 @@ void loopq_post(struct loopq_item *it)
 {
     it->next = NULL;
     pthread_mutex_lock(&mu);
+    bool was_empty = !head;
     if (tail)
         tail->next = it;
     else
@@ -30,7 +32,8 @@ void loopq_post(struct loopq_item *it)
     void (*w)(void *) = wake_fn;
     void *ctx = wake_ctx;
     pthread_mutex_unlock(&mu);
-    if (w)
+    /* Only the first item needs a wake-up: the loop drains everything queued by then. */
+    if (w && was_empty)
         w(ctx);
 }
 
