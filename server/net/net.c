@@ -167,8 +167,10 @@ int net_run(void (*quiesce)(void))
                cfg.tls_cert[0] ? "https" : "http", cfg.listen_host, cfg.listen_port,
                cfg.web_root, cfg.public_url);
 
-    while (!got_signal && lws_service(net__ctx, 0) >= 0)
+    while (!got_signal && lws_service(net__ctx, 0) >= 0) {
         loopq_drain();
+        net__flush();
+    }
 
     LOG_NOTICE("stopping: closing %llu sockets", (unsigned long long)net__conns.len);
     net__stopping = 1;
@@ -176,8 +178,10 @@ int net_run(void (*quiesce)(void))
     net__close_all();
     on_tick(&tick);
     int64_t deadline = now_ms() + 500;
-    while (net__conns.len && now_ms() < deadline && lws_service(net__ctx, 0) >= 0)
+    while (net__conns.len && now_ms() < deadline && lws_service(net__ctx, 0) >= 0) {
         loopq_drain();
+        net__flush();
+    }
     lws_sul_cancel(&tick);
     lws_sul_cancel(&api_timer);
     quiesce();
@@ -187,6 +191,7 @@ int net_run(void (*quiesce)(void))
     net__ctx = NULL;
     map_cleanup(&net__conns);
     map_cleanup(&net__reqs);
+    net__flush_cleanup();
     LOG_NOTICE("stopped");
     return 0;
 }

@@ -22,6 +22,7 @@ struct conn {
     size_t rxlen, rxcap;
     int close_code;          /* != 0: close once the queue is written */
     bool close_sent;         /* our close frame is out; waiting for the peer's */
+    bool pending;            /* listed for net__flush() */
     char close_reason[64];
 };
 
@@ -62,6 +63,9 @@ void net__send(struct api_conn *ac, struct frame *f);
 void net__send_text(struct api_conn *ac, const char *text, size_t len);
 void net__close(struct api_conn *ac, int code, const char *reason);
 void net__http_reply(uint64_t id, int status, const char *body, size_t len);
+/* Writes every socket that got frames during this loop turn (call after each service pass). */
+void net__flush(void);
+void net__flush_cleanup(void);
 /* Closes every WebSocket with 1001 (shutdown). */
 void net__close_all(void);
 
