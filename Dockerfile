@@ -13,7 +13,7 @@ FROM debian:bookworm-slim AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config \
-      libwebsockets-dev libsodium-dev libsqlite3-dev libcjson-dev libcurl4-openssl-dev \
+      libwebsockets-dev libev-dev libsodium-dev libsqlite3-dev libcjson-dev libcurl4-openssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -23,11 +23,13 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DNATTER_TESTS=OFF \
 
 # ---- runtime stage ----------------------------------------------------------------------------
 FROM debian:bookworm-slim
-# Only the shared libraries natter links (Debian 12 names), CA certificates for SMTP/HTTPS, and
+# Only the shared libraries natter links (Debian 12 names; libwebsockets loads its libev event
+# loop as a plugin, so that package is named too), CA certificates for SMTP/HTTPS, and
 # curl for the HEALTHCHECK.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libwebsockets17 libsodium23 libsqlite3-0 libcjson1 libcurl4 ca-certificates curl \
+      libwebsockets17 libwebsockets-evlib-ev libev4 libsodium23 libsqlite3-0 libcjson1 libcurl4 \
+      ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /data --no-create-home \
       --shell /usr/sbin/nologin natter \

@@ -63,10 +63,10 @@ ensure_pkgs() {
 
 command -v dpkg-query >/dev/null 2>&1 || { log "this script is for Debian (no dpkg-query)"; exit 1; }
 
-# Build and runtime: compiler, cmake, the four libraries the server links, curl (outbound), and
+# Build and runtime: compiler, cmake, the libraries the server links, curl (outbound), and
 # clang with its sanitizer/fuzzer runtime. The sqlite3 CLI is for looking into data/natter.db.
 ensure_pkgs build-essential cmake pkg-config ca-certificates curl \
-  libwebsockets-dev libsodium-dev libsqlite3-dev libcjson-dev libcurl4-openssl-dev \
+  libwebsockets-dev libev-dev libsodium-dev libsqlite3-dev libcjson-dev libcurl4-openssl-dev \
   clang libclang-rt-14-dev sqlite3
 
 if [ "$want_browser" -eq 1 ]; then ensure_pkgs --recommends chromium; fi

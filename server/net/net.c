@@ -88,7 +88,7 @@ static void lws_log(int level, const char *line)
         LOG_WARN("lws: %.*s", (int)n, line);
 }
 
-/* Keeps lws_service returning while we wait for sockets to close. */
+/* Keeps the loop turning while we wait for sockets to close. */
 static void on_tick(lws_sorted_usec_list_t *sul)
 {
     lws_sul_schedule(net__ctx, 0, sul, on_tick, 50 * LWS_US_PER_MS);
@@ -99,6 +99,13 @@ static void on_api_timer(lws_sorted_usec_list_t *sul)
 {
     api_tick();
     lws_sul_schedule(net__ctx, 0, sul, on_api_timer, 250 * LWS_US_PER_MS);
+}
+
+/* lws arms its libev timer only after a socket event; a timer scheduled outside one (ours,
+ * before the loop turns) waits for the next event. A wake-up through lws's own pipe is one. */
+static void kick_timers(void)
+{
+    lws_cancel_service(net__ctx);
 }
 
 static bool is_loopback(const char *host)
@@ -132,7 +139,13 @@ int net_run(void (*quiesce)(void))
     info.retry_and_idle_policy = &retry;
     info.max_http_header_data = 8192;
     info.pt_serv_buf_size = 32768;
-    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 |
+    void *loops[1] = {net__loop_open()};
+    if (!loops[0]) {
+        LOG_ERR("cannot create the event loop (epoll)");
+        return 1;
+    }
+    info.foreign_loops = loops;
+    info.options = LWS_SERVER_OPTION_LIBEV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
                    LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
     if (cfg.tls_cert[0]) {
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
@@ -152,22 +165,31 @@ int net_run(void (*quiesce)(void))
     signal(SIGPIPE, SIG_IGN);
 
     if (!(net__ctx = lws_create_context(&info))) {
-        LOG_ERR("cannot listen on %s:%d", cfg.listen_host, cfg.listen_port);
+        LOG_ERR("cannot listen on %s:%d (or lws could not load its libev plugin: "
+                "package libwebsockets-evlib-ev)", cfg.listen_host, cfg.listen_port);
+        net__loop_close();
         return 1;
     }
+    /* On a foreign loop, lws finishes its start (protocol init, which sets natter.v1 as the
+     * default protocol) from a timer that only runs after the first socket event: a client
+     * that connects first is bound to the http protocol and never gets hello. Finish it now. */
+    lws_state_transition_steps(lws_system_get_state_manager(net__ctx), LWS_SYSTATE_OPERATIONAL);
     loopq_set_wake(wake, NULL);
     if (api_open(&io)) {
         LOG_ERR("cannot start the api");
         loopq_set_wake(NULL, NULL);
         lws_context_destroy(net__ctx);
+        net__loop_close();
         return 1;
     }
     on_api_timer(&api_timer);
+    kick_timers();
     LOG_NOTICE("listening on %s://%s:%d (web root %s, public url %s)",
                cfg.tls_cert[0] ? "https" : "http", cfg.listen_host, cfg.listen_port,
                cfg.web_root, cfg.public_url);
 
-    while (!got_signal && lws_service(net__ctx, 0) >= 0) {
+    while (!got_signal) {
+        net__loop_once();
         loopq_drain();
         net__flush();
     }
@@ -177,8 +199,10 @@ int net_run(void (*quiesce)(void))
     api_draining();
     net__close_all();
     on_tick(&tick);
+    kick_timers();
     int64_t deadline = now_ms() + 500;
-    while (net__conns.len && now_ms() < deadline && lws_service(net__ctx, 0) >= 0) {
+    while (net__conns.len && now_ms() < deadline) {
+        net__loop_once();
         loopq_drain();
         net__flush();
     }
@@ -189,6 +213,7 @@ int net_run(void (*quiesce)(void))
     loopq_set_wake(NULL, NULL);
     lws_context_destroy(net__ctx);
     net__ctx = NULL;
+    net__loop_close();
     map_cleanup(&net__conns);
     map_cleanup(&net__reqs);
     net__flush_cleanup();

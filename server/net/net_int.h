@@ -66,6 +66,11 @@ void net__http_reply(uint64_t id, int status, const char *body, size_t len);
 /* Writes every socket that got frames during this loop turn (call after each service pass). */
 void net__flush(void);
 void net__flush_cleanup(void);
+/* The loop lws runs on (loop.c): open returns it for info.foreign_loops (NULL on failure);
+ * once blocks until something happens and handles it. */
+void *net__loop_open(void);
+void net__loop_once(void);
+void net__loop_close(void);
 /* Closes every WebSocket with 1001 (shutdown). */
 void net__close_all(void);
 
