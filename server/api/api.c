@@ -64,6 +64,9 @@ void api__lower(char *s)
         *s = (char)tolower((unsigned char)*s);
 }
 
+/* hello is the same for every socket (epoch and limits are fixed at start): one shared frame. */
+static struct frame *hello;
+
 int api_open(const struct api_io *io)
 {
     api__io = io;
@@ -92,6 +95,8 @@ void api_close(void)
     work_pool_close();
     loopq_drain(); /* the last results: their sockets are gone, so replies go nowhere */
     hub_cleanup();
+    if (hello)
+        frame_unref(&hello);
 }
 
 void api_draining(void) { api__draining = true; }
@@ -270,12 +275,16 @@ void api_ws_open(struct api_conn *ac, uint64_t id, const char *ip)
     ac->id = id;
     ac->state = AC_NEW;
     snprintf(ac->ip, sizeof ac->ip, "%s", ip);
-    struct sbuf b;
-    sbuf_init(&b);
-    proto_hello(&b, store_epoch());
-    if (!sbuf_failed(&b))
-        api__io->send_text(ac, b.p, b.len);
-    sbuf_cleanup(&b);
+    if (!hello) {
+        struct sbuf b;
+        sbuf_init(&b);
+        proto_hello(&b, store_epoch());
+        if (!sbuf_failed(&b))
+            hello = frame_new(b.p, b.len, 0);
+        sbuf_cleanup(&b);
+    }
+    if (hello)
+        api__io->send(ac, hello);
 }
 
 void api_ws_auth_timeout(struct api_conn *ac)

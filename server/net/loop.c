@@ -8,10 +8,23 @@
 #include <ev.h>
 
 static struct ev_loop *loop;
+static ev_timer tick_w;
+static void (*tick_fn)(void);
 
-void *net__loop_open(void)
+static void on_tick(struct ev_loop *l, ev_timer *w, int revents)
+{
+    (void)l, (void)w, (void)revents;
+    tick_fn();
+}
+
+void *net__loop_open(void (*tick)(void), int tick_ms)
 {
     loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV | EVFLAG_NOSIGMASK);
+    if (!loop)
+        return NULL;
+    tick_fn = tick;
+    ev_timer_init(&tick_w, on_tick, tick_ms / 1000.0, tick_ms / 1000.0);
+    ev_timer_start(loop, &tick_w);
     return loop;
 }
 
@@ -22,7 +35,9 @@ void net__loop_once(void)
 
 void net__loop_close(void)
 {
-    if (loop)
+    if (loop) {
+        ev_timer_stop(loop, &tick_w);
         ev_loop_destroy(loop);
+    }
     loop = NULL;
 }

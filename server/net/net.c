@@ -13,7 +13,6 @@ struct lws_context *net__ctx;
 uint64_t net__next_id = 1;
 int net__stopping;
 static volatile sig_atomic_t got_signal;
-static lws_sorted_usec_list_t tick, api_timer;
 
 static void on_signal(int sig)
 {
@@ -48,7 +47,7 @@ static int cb_chat(struct lws *wsi, enum lws_callback_reasons reason, void *user
 
 static struct lws_protocols protocols[] = {
     {"http", net__cb_http, 0, 0, 0, NULL, 0},
-    {"natter.v1", cb_chat, sizeof(struct conn), 4096, 0, NULL, 1 << 20},
+    {"natter.v1", cb_chat, sizeof(struct conn), 1024, 0, NULL, 1 << 20},
     {"api", net__cb_api, sizeof(struct http_req), 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
@@ -88,24 +87,30 @@ static void lws_log(int level, const char *line)
         LOG_WARN("lws: %.*s", (int)n, line);
 }
 
-/* Keeps the loop turning while we wait for sockets to close. */
-static void on_tick(lws_sorted_usec_list_t *sul)
-{
-    lws_sul_schedule(net__ctx, 0, sul, on_tick, 50 * LWS_US_PER_MS);
-}
+/* The loop's tick. lws 4.1.6 on libev services its timers (ours, and its own: handshake and
+ * close timeouts, async kills) only after a socket event or when its libev timer fires, and
+ * it cannot move that timer earlier while it is armed (it calls ev_timer_set on an active
+ * watcher), so a timer scheduled later but due sooner can wait for minutes. A wake-up through
+ * lws's own pipe is a socket event: each tick makes one. Our periodic work runs from the
+ * tick too, on our clock. */
+#define TICK_MS 50
+static int64_t next_api, next_sweep;
 
-/* The api's periodic work (outbox, call polling). */
-static void on_api_timer(lws_sorted_usec_list_t *sul)
+static void on_tick(void)
 {
-    api_tick();
-    lws_sul_schedule(net__ctx, 0, sul, on_api_timer, 250 * LWS_US_PER_MS);
-}
-
-/* lws arms its libev timer only after a socket event; a timer scheduled outside one (ours,
- * before the loop turns) waits for the next event. A wake-up through lws's own pipe is one. */
-static void kick_timers(void)
-{
+    int64_t now = now_ms();
     lws_cancel_service(net__ctx);
+    if (now >= next_api) {
+        api_tick(); /* outbox, call polling */
+        next_api = now + 250;
+    }
+    if (now >= next_sweep) {
+        /* heartbeats and identify deadlines: a quarter of the shorter interval, up to 1 s */
+        int64_t hb = lim(LIM_HEARTBEAT_MS), auth = lim(LIM_AUTH_TIMEOUT_MS);
+        int64_t ms = (hb < auth ? hb : auth) / 4;
+        net__sweep();
+        next_sweep = now + (ms > 1000 ? 1000 : ms);
+    }
 }
 
 static bool is_loopback(const char *host)
@@ -116,13 +121,7 @@ static bool is_loopback(const char *host)
 int net_run(void (*quiesce)(void))
 {
     struct lws_context_creation_info info;
-    static lws_retry_bo_t retry;
-    retry.secs_since_valid_ping = (uint16_t)(lim(LIM_HEARTBEAT_MS) / 1000);
-    retry.secs_since_valid_hangup = (uint16_t)(lim(LIM_HEARTBEAT_MS) * 5 / 2000);
-    if (retry.secs_since_valid_ping < 1)
-        retry.secs_since_valid_ping = 1;
-    if (retry.secs_since_valid_hangup <= retry.secs_since_valid_ping)
-        retry.secs_since_valid_hangup = (uint16_t)(retry.secs_since_valid_ping + 1);
+    static const lws_retry_bo_t retry; /* all zero: no lws ping timers (see net__sweep) */
 
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
     map_init(&net__conns);
@@ -139,7 +138,7 @@ int net_run(void (*quiesce)(void))
     info.retry_and_idle_policy = &retry;
     info.max_http_header_data = 8192;
     info.pt_serv_buf_size = 32768;
-    void *loops[1] = {net__loop_open()};
+    void *loops[1] = {net__loop_open(on_tick, TICK_MS)};
     if (!loops[0]) {
         LOG_ERR("cannot create the event loop (epoll)");
         return 1;
@@ -182,8 +181,6 @@ int net_run(void (*quiesce)(void))
         net__loop_close();
         return 1;
     }
-    on_api_timer(&api_timer);
-    kick_timers();
     LOG_NOTICE("listening on %s://%s:%d (web root %s, public url %s)",
                cfg.tls_cert[0] ? "https" : "http", cfg.listen_host, cfg.listen_port,
                cfg.web_root, cfg.public_url);
@@ -198,16 +195,12 @@ int net_run(void (*quiesce)(void))
     net__stopping = 1;
     api_draining();
     net__close_all();
-    on_tick(&tick);
-    kick_timers();
     int64_t deadline = now_ms() + 500;
     while (net__conns.len && now_ms() < deadline) {
         net__loop_once();
         loopq_drain();
         net__flush();
     }
-    lws_sul_cancel(&tick);
-    lws_sul_cancel(&api_timer);
     quiesce();
     api_close();
     loopq_set_wake(NULL, NULL);

@@ -23,6 +23,8 @@ struct conn {
     int close_code;          /* != 0: close once the queue is written */
     bool close_sent;         /* our close frame is out; waiting for the peer's */
     bool pending;            /* listed for net__flush() */
+    bool ping_due;           /* a WebSocket ping goes out with the next write */
+    int64_t opened_ms, last_rx_ms, last_ping_ms; /* for net__sweep() */
     char close_reason[64];
 };
 
@@ -66,11 +68,13 @@ void net__http_reply(uint64_t id, int status, const char *body, size_t len);
 /* Writes every socket that got frames during this loop turn (call after each service pass). */
 void net__flush(void);
 void net__flush_cleanup(void);
-/* The loop lws runs on (loop.c): open returns it for info.foreign_loops (NULL on failure);
- * once blocks until something happens and handles it. */
-void *net__loop_open(void);
+/* The loop lws runs on (loop.c): open returns it for info.foreign_loops (NULL on failure)
+ * and calls `tick` every tick_ms; once blocks until something happens and handles it. */
+void *net__loop_open(void (*tick)(void), int tick_ms);
 void net__loop_once(void);
 void net__loop_close(void);
+/* Heartbeats and the identify deadline, for every socket in one pass (see ws.c). */
+void net__sweep(void);
 /* Closes every WebSocket with 1001 (shutdown). */
 void net__close_all(void);
 

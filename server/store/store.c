@@ -149,7 +149,7 @@ int store__conn_open(struct store_conn *c, const char *path, int flags, char *er
      * at 10k messages/s), and a batch fits in the page cache, so that SQLite does not spill
      * dirty pages mid-transaction and read them back (2 MiB by default). */
     char sql[160];
-    int64_t kib = lim(LIM_DB_CACHE_MB) * 1024 / ((flags & SQLITE_OPEN_READONLY) ? 4 : 1);
+    int64_t kib = (flags & SQLITE_OPEN_READONLY) ? 2048 : lim(LIM_DB_CACHE_MB) * 1024;
     snprintf(sql, sizeof sql, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL; "
                               "PRAGMA cache_size=-%lld; PRAGMA temp_store=MEMORY;", (long long)kib);
     if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK)

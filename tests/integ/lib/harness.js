@@ -416,6 +416,7 @@ function connect(server, opts = {}) {
     const wsOpts = { handshakeTimeout: WAIT_MS, maxPayload: 64 * 1024 * 1024 };
     if (opts.origin) wsOpts.origin = opts.origin;
     if (opts.headers) wsOpts.headers = opts.headers;
+    if (opts.autoPong === false) wsOpts.autoPong = false; // a peer that ignores pings
     const ws = new WebSocket(opts.wsUrl || server.wsUrl, opts.protocols || [], wsOpts);
     const c = new Client(ws, label);
     clients.add(c);
