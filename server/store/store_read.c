@@ -146,8 +146,9 @@ int store_last_read(int64_t user, int64_t room, int64_t *out)
 int store_unread(int64_t user, int64_t room, int64_t after, int cap, int64_t *out)
 {
     return store__int(RD, out,
-                      "SELECT count(*) FROM (SELECT 1 FROM messages WHERE room=? AND seq>? "
-                      "AND sender<>? AND deleted=0 LIMIT ?)",
+                      "SELECT count(*) FROM (SELECT 1 FROM room_events e JOIN messages m "
+                      "ON m.id=e.msg WHERE e.room=? AND e.seq>? AND e.type='message.created' "
+                      "AND e.actor<>? AND m.deleted=0 LIMIT ?)",
                       "iiii", room, after, user, (int64_t)cap);
 }
 
