@@ -50,5 +50,8 @@ void store__conn_close(struct store_conn *c);
 /* Writer thread (writer.c). */
 int store__writer_start(const char *path, char *err);
 void store__writer_stop(void);
+/* Checkpoint thread (checkpoint.c), fed by the writer connection's commits. */
+int store__checkpointer_start(sqlite3 *writer, const char *path, char *err);
+void store__checkpointer_stop(sqlite3 *writer);
 
 #endif

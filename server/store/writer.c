@@ -119,9 +119,14 @@ int store__writer_start(const char *path, char *err)
     int rc = store__conn_open(&tx.conn, path, SQLITE_OPEN_READWRITE, err);
     if (rc)
         return rc;
+    if ((rc = store__checkpointer_start(tx.conn.db, path, err))) {
+        store__conn_close(&tx.conn);
+        return rc;
+    }
     stopping = 0;
     if (pthread_create(&thread, NULL, writer, NULL)) {
         snprintf(err, NATTER_ERR_LEN, "cannot start the store writer thread");
+        store__checkpointer_stop(tx.conn.db);
         store__conn_close(&tx.conn);
         return -NATTER_EINTERNAL;
     }
@@ -139,5 +144,6 @@ void store__writer_stop(void)
     pthread_mutex_unlock(&mu);
     pthread_join(thread, NULL);
     started = 0;
+    store__checkpointer_stop(tx.conn.db);
     store__conn_close(&tx.conn);
 }

@@ -4,8 +4,8 @@
  * in submission order; a failing job inside a batch rolls back only itself; the write queue
  * limit answers unavailable; store_close commits what is queued. Then the data helpers: seqs
  * without gaps (a rolled-back job's seq is reused), send idempotency by cid, DM rooms by pair,
- * event range queries, read markers that never go down and unread counts. The directory is
- * removed at the end. */
+ * event range queries, read markers that never go down and unread counts; checkpoints happen
+ * while the store is open. The directory is removed at the end. */
 #include "core/cfg.h"
 #include "core/loopq.h"
 #include "store/store.h"
@@ -680,6 +680,45 @@ static void test_close_flushes(void)
     store_close();
 }
 
+static long file_size(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    long n = -1;
+    if (f && fseek(f, 0, SEEK_END) == 0)
+        n = ftell(f);
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* The WAL is copied back into the database file while the store is open (by the checkpoint
+ * thread: the writer's own automatic checkpoint is off), so the file grows by what was
+ * written without a close. */
+static void test_checkpoints(void)
+{
+    static struct tjob q[40];
+    struct tjob *all[40];
+    static char big[100 * 1024];
+    char email[64];
+    long before = file_size(db_path);
+
+    memset(big, 'x', sizeof big - 1);
+    for (int i = 0; i < 40; i++) { /* 4 MB: past the 1000-page threshold */
+        snprintf(email, sizeof email, "big%d@example.org", i);
+        job(&q[i], j_user)->s1 = keep(email);
+        q[i].s2 = big;
+        CHECK_EQ_INT(store_submit(&q[i].job), 0);
+        all[i] = &q[i];
+    }
+    CHECK(wait_all(all, 40));
+    long after = before;
+    for (int spin = 0; spin < 500 && after < before + 3 * 1024 * 1024; spin++) {
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+        after = file_size(db_path);
+    }
+    CHECK(after >= before + 3 * 1024 * 1024);
+}
+
 static void remove_dir(void)
 {
     DIR *d = opendir(dir);
@@ -711,6 +750,7 @@ int main(void)
     test_dm();
     test_events();
     test_read_and_unread();
+    test_checkpoints();
     store_close();
     CHECK_EQ_INT(store_open(db_path, err), 0);
     test_close_flushes();

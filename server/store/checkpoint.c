@@ -1,0 +1,82 @@
+/* store checkpointer: copies the WAL back into the database file on a thread and connection
+ * of its own. SQLite's automatic checkpoint runs inside the COMMIT that crosses its threshold,
+ * on the writer, so every ack of that batch waited for about a thousand page writes and an
+ * fsync of the database file. Here the writer only reports the WAL's size (sqlite3_wal_hook,
+ * which also turns the automatic checkpoint off) and this thread runs PASSIVE checkpoints,
+ * which never block the writer or the readers. */
+#include "store_int.h"
+
+#include <pthread.h>
+#include <stdio.h>
+
+#include "core/log.h"
+
+#define CHECKPOINT_PAGES 1000 /* SQLite's own default threshold */
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static bool due, stopping, started;
+static pthread_t thread;
+static struct store_conn ck;
+
+static int on_commit(void *arg, sqlite3 *db, const char *name, int wal_pages)
+{
+    (void)arg, (void)db, (void)name;
+    if (wal_pages >= CHECKPOINT_PAGES) {
+        pthread_mutex_lock(&mu);
+        due = true;
+        pthread_cond_signal(&cv);
+        pthread_mutex_unlock(&mu);
+    }
+    return SQLITE_OK;
+}
+
+static void *checkpointer(void *unused)
+{
+    (void)unused;
+    pthread_mutex_lock(&mu);
+    for (;;) {
+        while (!due && !stopping)
+            pthread_cond_wait(&cv, &mu);
+        if (stopping)
+            break;
+        due = false;
+        pthread_mutex_unlock(&mu);
+        int rc = sqlite3_wal_checkpoint_v2(ck.db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            LOG_WARN("store: checkpoint failed: %s", sqlite3_errmsg(ck.db));
+        pthread_mutex_lock(&mu);
+    }
+    pthread_mutex_unlock(&mu);
+    return NULL;
+}
+
+int store__checkpointer_start(sqlite3 *writer, const char *path, char *err)
+{
+    int rc = store__conn_open(&ck, path, SQLITE_OPEN_READWRITE, err);
+    if (rc)
+        return rc;
+    due = stopping = false;
+    if (pthread_create(&thread, NULL, checkpointer, NULL)) {
+        snprintf(err, NATTER_ERR_LEN, "cannot start the store checkpoint thread");
+        store__conn_close(&ck);
+        return -NATTER_EINTERNAL;
+    }
+    started = true;
+    sqlite3_wal_hook(writer, on_commit, NULL);
+    return 0;
+}
+
+void store__checkpointer_stop(sqlite3 *writer)
+{
+    if (!started)
+        return;
+    sqlite3_wal_hook(writer, NULL, NULL);
+    pthread_mutex_lock(&mu);
+    stopping = true;
+    pthread_cond_signal(&cv);
+    pthread_mutex_unlock(&mu);
+    pthread_join(thread, NULL);
+    started = false;
+    store__conn_close(&ck);
+}
