@@ -81,7 +81,7 @@ for (const w of workloads) {
       }
     }
     if (w === 'C19K') vs = `connect+identify ${f(r.connect_s, 2)} s`;
-    if (w === 'B6') vs = `RSS ${f(r.rss_start_kb / 1024)}→${f(r.rss_kb / 1024)} MB, ${r.churns} reconnects`;
+    if (w.startsWith('B6')) vs = `RSS ${f(r.rss_start_kb / 1024)}→${f(r.rss_kb / 1024)} MB, ${r.churns} reconnects`;
     if (w.startsWith('B7')) {
       vs = `ack p99 ${f(r.ack_p99_ms, 2)} ms`;
       const t = pick.get(`${w}-tmpfs\tnatter`);
