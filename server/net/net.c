@@ -1,5 +1,5 @@
-/* net: the libwebsockets context (protocols, mounts, heartbeat policy, TLS), the loop, the
- * wake-up path for other threads (loopq -> lws_cancel_service), and the graceful stop. */
+/* net: the libwebsockets context (protocols, mounts, TLS), the loop's tick, the wake-up path
+ * for other threads (loopq -> lws_cancel_service), and the graceful stop. */
 #include "net/net_int.h"
 
 #include <signal.h>
@@ -90,7 +90,7 @@ static void lws_log(int level, const char *line)
 /* The loop's tick. lws 4.1.6 on libev services its timers (ours, and its own: handshake and
  * close timeouts, async kills) only after a socket event or when its libev timer fires, and
  * it cannot move that timer earlier while it is armed (it calls ev_timer_set on an active
- * watcher), so a timer scheduled later but due sooner can wait for minutes. A wake-up through
+ * watcher), so a timer scheduled later but due sooner waits for the armed one. A wake-up through
  * lws's own pipe is a socket event: each tick makes one. Our periodic work runs from the
  * tick too, on our clock. */
 #define TICK_MS 50

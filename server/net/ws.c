@@ -124,7 +124,7 @@ void net__close(struct api_conn *ac, int code, const char *reason)
 
 /* lws 4.1.6 keeps its timers in one sorted list, and inserting is a walk along it: with a
  * ping timer and an identify timer per socket, 10,000 idle sockets cost 18% of a core and
- * 19,000 connecting ones several seconds. So those two are ours: one pass over the sockets
+ * every connect paid a walk. So those two are ours: one pass over the sockets
  * a few times a second. A socket is alive while it sends anything (a pong, an app-level
  * ping, a request); after heartbeat_ms of silence it gets a ping, after 2.5x it is dropped
  * without a close frame, as lws would. */
