@@ -21,22 +21,27 @@ static int writable_room(struct api_call *c, struct store_room *r)
 
 /* ---- message.send */
 
+/* Replayable: the writer may run it twice (see store.h), so it starts from a clean event. */
 static int run_send(struct store_tx *tx, void *arg)
 {
     struct api_call *c = arg;
     const struct proto_args *a = &c->req.a;
-    struct store_ack ack;
-    int rc = store_tx_msg_by_cid(tx, c->user, a->cid, &ack);
-    if (rc == 0) {
-        c->flag = true; /* a resend: answer with the original ack */
-        c->v[0] = ack.room, c->v[1] = ack.seq, c->v[2] = ack.msg, c->v[3] = ack.ts;
-        return 0;
-    }
-    if (rc != -NATTER_ENOTFOUND)
-        return rc;
     int64_t seq, id, now = api__now();
-    if ((rc = store_tx_next_seq(tx, a->room, &seq)) ||
-        (rc = store_tx_msg_insert(tx, a->room, seq, c->user, a->cid, a->body, now, &id)))
+    c->flag = false;
+    sbuf_reset(&c->ev);
+    int rc = store_tx_next_seq(tx, a->room, &seq);
+    if (rc == 0)
+        rc = store_tx_msg_insert(tx, a->room, seq, c->user, a->cid, a->body, now, &id);
+    if (rc == -NATTER_ECONFLICT) {
+        /* This cid was sent before: answer with the original ack, and undo the seq taken. */
+        struct store_ack ack;
+        if ((rc = store_tx_msg_by_cid(tx, c->user, a->cid, &ack)))
+            return rc;
+        c->flag = true;
+        c->v[0] = ack.room, c->v[1] = ack.seq, c->v[2] = ack.msg, c->v[3] = ack.ts;
+        return STORE_UNDO;
+    }
+    if (rc)
         return rc;
     proto_msg_created(&c->ev, a->room, seq, now, c->user, id, a->cid, a->body);
     if (sbuf_failed(&c->ev))
@@ -89,6 +94,7 @@ void api_message_send(struct api_call *c)
     }
     if (ac)
         ac->rate_strikes = 0;
+    c->job.replayable = true;
     if (writable_room(c, &r) == 0)
         api__submit(c, run_send, done_send);
 }
@@ -251,6 +257,7 @@ void api_room_read(struct api_call *c)
     if (api__room_access(c, c->req.a.room, &r))
         return;
     c->v[0] = c->req.a.seq < r.last_seq ? c->req.a.seq : r.last_seq;
+    c->job.replayable = true;
     api__submit(c, run_read, done_read);
 }
 

@@ -3,12 +3,15 @@
  * on the writer, so every ack of that batch waited for about a thousand page writes and an
  * fsync of the database file. Here the writer only reports the WAL's size (sqlite3_wal_hook,
  * which also turns the automatic checkpoint off) and this thread runs PASSIVE checkpoints,
- * which never block the writer or the readers. */
+ * which never block the writer or the readers. Under writes that never pause, a PASSIVE
+ * checkpoint never catches up, and the WAL only restarts from its start once one has: so at
+ * wal_max_mb the writer itself runs a RESTART checkpoint, and that batch waits for it. */
 #include "store_int.h"
 
 #include <pthread.h>
 #include <stdio.h>
 
+#include "core/cfg.h"
 #include "core/log.h"
 
 #define CHECKPOINT_PAGES 1000 /* SQLite's own default threshold */
@@ -18,11 +21,16 @@ static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static bool due, stopping, started;
 static pthread_t thread;
 static struct store_conn ck;
+static int64_t restart_pages; /* wal_max_mb in pages */
 
 static int on_commit(void *arg, sqlite3 *db, const char *name, int wal_pages)
 {
-    (void)arg, (void)db, (void)name;
-    if (wal_pages >= CHECKPOINT_PAGES) {
+    (void)arg, (void)name;
+    if (wal_pages >= restart_pages) {
+        int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+        if (rc != SQLITE_OK)
+            LOG_WARN("store: restart checkpoint at %d pages: %s", wal_pages, sqlite3_errmsg(db));
+    } else if (wal_pages >= CHECKPOINT_PAGES) {
         pthread_mutex_lock(&mu);
         due = true;
         pthread_cond_signal(&cv);
@@ -53,9 +61,12 @@ static void *checkpointer(void *unused)
 
 int store__checkpointer_start(sqlite3 *writer, const char *path, char *err)
 {
+    int64_t page = 4096;
     int rc = store__conn_open(&ck, path, SQLITE_OPEN_READWRITE, err);
     if (rc)
         return rc;
+    store__int(&ck, &page, "PRAGMA page_size", "");
+    restart_pages = lim(LIM_WAL_MAX_MB) * 1024 * 1024 / (page > 0 ? page : 4096);
     due = stopping = false;
     if (pthread_create(&thread, NULL, checkpointer, NULL)) {
         snprintf(err, NATTER_ERR_LEN, "cannot start the store checkpoint thread");

@@ -100,15 +100,20 @@ int store_events(int64_t room, int64_t after, int64_t before, int limit, bool ne
 void store_events_free(struct store_event *ev, size_t n);
 
 /* ---- Writes: a job runs on the writer thread inside the batch's transaction, in its own
- * savepoint; a negative return rolls back just that job. Then `done` runs on the loop
- * thread after the COMMIT (rc is run's result, or -NATTER_EINTERNAL if the commit failed).
- * Jobs finish in submission order. */
+ * savepoint; a negative return rolls back just that job, and STORE_UNDO rolls it back but
+ * reports success (0). Then `done` runs on the loop thread after the COMMIT (rc is run's
+ * result, or -NATTER_EINTERNAL if the commit failed). Jobs finish in submission order.
+ * A batch made only of `replayable` jobs first runs without savepoints; if any job then
+ * returns nonzero, the whole batch is rolled back and run again with them. So a replayable
+ * run must give the same result when it runs twice: it may only write its own outputs. */
+#define STORE_UNDO 1
 struct store_tx;
 struct store_job {
     int (*run)(struct store_tx *tx, void *arg);
     void (*done)(void *arg, int rc);
     void *arg;
     int rc;
+    bool replayable;
     struct store_job *next;
     struct loopq_item lq;
 };

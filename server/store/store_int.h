@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 
+#include "core/map.h"
 #include "store/store.h"
 
 #define STORE_STMT_MAX 96
@@ -18,8 +19,18 @@ struct store_conn {
     } cache[STORE_STMT_MAX];
 };
 
+/* Room seqs the writer counts in memory (seqs.c). */
+struct store_seqs {
+    struct map index; /* room -> 1 + its index in slots */
+    struct seq_slot *slots;
+    size_t *dirty; /* slots changed since the last flush */
+    size_t len, cap, ndirty;
+};
+
 struct store_tx {
     struct store_conn conn;
+    bool fast; /* a batch without savepoints: seqs come from `seqs` */
+    struct store_seqs seqs;
 };
 
 extern struct store_conn store__rd; /* the loop thread's read-only connection */
@@ -46,6 +57,12 @@ void store__msg_row(sqlite3_stmt *st, struct store_msg *out);
 void store__text(sqlite3_stmt *st, int col, char *dst, size_t cap);
 int store__conn_open(struct store_conn *c, const char *path, int flags, char *err);
 void store__conn_close(struct store_conn *c);
+
+/* Room seqs (seqs.c): the next seq from memory; write back the changed ones (before COMMIT);
+ * forget them all (after a rollback, or when another connection may have written). */
+int store__seq_next(struct store_tx *tx, int64_t room, int64_t *out_seq);
+int store__seqs_flush(struct store_tx *tx);
+void store__seqs_forget(struct store_tx *tx);
 
 /* Writer thread (writer.c). */
 int store__writer_start(const char *path, char *err);

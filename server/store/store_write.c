@@ -187,6 +187,8 @@ int store_tx_dm_open(struct store_tx *tx, int64_t a, int64_t b, int64_t now, int
 
 int store_tx_next_seq(struct store_tx *tx, int64_t room, int64_t *out_seq)
 {
+    if (tx->fast)
+        return store__seq_next(tx, room, out_seq);
     return store__int(W, out_seq, "UPDATE rooms SET last_seq=last_seq+1 WHERE id=? RETURNING last_seq",
                       "i", room);
 }

@@ -1,7 +1,9 @@
 /* store writer: the one thread that writes. It takes every job queued since its last turn,
- * runs them in one transaction (each in a savepoint, so one failure rolls back only its
- * own job), commits with fsync, and only then hands the jobs back to the loop: an
- * acknowledgement never precedes durability. */
+ * runs them in one transaction, commits with fsync, and only then hands the jobs back to the
+ * loop: an acknowledgement never precedes durability. A batch of replayable jobs (sends, read
+ * markers) first runs without savepoints, with room seqs counted in memory; if any of its jobs
+ * fails, it is rolled back and run again, each job in a savepoint so one failure rolls back
+ * only its own job. */
 #include "store_int.h"
 
 #include <pthread.h>
@@ -10,7 +12,7 @@
 #include "core/cfg.h"
 #include "core/log.h"
 
-#define BATCH_MAX 1024
+#define BATCH_MAX 4096
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
@@ -19,6 +21,7 @@ static int64_t queued;
 static int stopping, started;
 static pthread_t thread;
 static struct store_tx tx;
+static int64_t data_version; /* of the last fast batch */
 
 static void finish(void *arg)
 {
@@ -36,26 +39,53 @@ static int exec(const char *sql)
     return -1;
 }
 
+/* One try at the batch, in one transaction. fast: no savepoints, and the first job that does
+ * not return 0 fails the whole try. Returns 0 once committed. */
+static int attempt(struct store_job *batch, bool fast)
+{
+    if (exec("BEGIN IMMEDIATE"))
+        return -1;
+    tx.fast = fast;
+    if (fast) {
+        /* Seqs in memory hold only while no other connection (an admin command) commits. */
+        int64_t v = 0;
+        store__int(&tx.conn, &v, "PRAGMA data_version", "");
+        if (v != data_version)
+            store__seqs_forget(&tx);
+        data_version = v;
+    }
+    for (struct store_job *j = batch; j; j = j->next) {
+        if (!fast && exec("SAVEPOINT job")) {
+            j->rc = -NATTER_EINTERNAL;
+            continue;
+        }
+        int rc = j->run(&tx, j->arg);
+        j->rc = rc < 0 ? rc : 0;
+        if (fast && rc)
+            goto fail;
+        if (!fast && rc)
+            exec("ROLLBACK TO job");
+        if (!fast)
+            exec("RELEASE job");
+    }
+    if ((fast && store__seqs_flush(&tx)) || exec("COMMIT"))
+        goto fail;
+    return 0;
+fail:
+    exec("ROLLBACK");
+    store__seqs_forget(&tx);
+    return -1;
+}
+
 static void run_batch(struct store_job *batch)
 {
-    int failed = exec("BEGIN IMMEDIATE");
-    for (struct store_job *j = batch; j; j = j->next) {
-        if (failed) {
-            j->rc = -NATTER_EINTERNAL;
-            continue;
-        }
-        if (exec("SAVEPOINT job")) {
-            j->rc = -NATTER_EINTERNAL;
-            continue;
-        }
-        j->rc = j->run(&tx, j->arg);
-        if (j->rc < 0)
-            exec("ROLLBACK TO job");
-        exec("RELEASE job");
-    }
-    if (!failed && exec("COMMIT")) {
-        exec("ROLLBACK");
-        failed = 1;
+    bool fast = true;
+    for (struct store_job *j = batch; j; j = j->next)
+        fast &= j->replayable;
+    int failed = fast ? attempt(batch, true) : -1;
+    if (failed) {
+        store__seqs_forget(&tx); /* savepoint jobs count seqs in SQL */
+        failed = attempt(batch, false);
     }
     for (struct store_job *j = batch, *next; j; j = next) {
         next = j->next;
@@ -145,5 +175,6 @@ void store__writer_stop(void)
     pthread_join(thread, NULL);
     started = 0;
     store__checkpointer_stop(tx.conn.db);
+    store__seqs_forget(&tx);
     store__conn_close(&tx.conn);
 }
