@@ -1,6 +1,7 @@
 /* api: the two doors (WebSocket frames and REST calls), the dispatch table, the call
  * lifecycle and the helpers every handler shares. */
 #include "api/api_int.h"
+#include "core/map.h"
 #include "jobs/jobs.h"
 
 #include <ctype.h>
@@ -64,6 +65,11 @@ void api__lower(char *s)
         *s = (char)tolower((unsigned char)*s);
 }
 
+/* Rooms seen to belong to a group. A room never changes group and ids are never reused, so
+ * this only needs a bound, not invalidation. */
+#define GROUP_ROOMS_MAX 65536
+static struct map group_rooms;
+
 /* hello is the same for every socket (epoch and limits are fixed at start): one shared frame. */
 static struct frame *hello;
 
@@ -95,6 +101,7 @@ void api_close(void)
     work_pool_close();
     loopq_drain(); /* the last results: their sockets are gone, so replies go nowhere */
     hub_cleanup();
+    map_cleanup(&group_rooms);
     if (hello)
         frame_unref(&hello);
 }
@@ -252,6 +259,8 @@ int api__need_role(struct api_call *c, int64_t group, enum role min)
     return 0;
 }
 
+bool api__group_room(int64_t room) { return map_get(&group_rooms, (uint64_t)room) != NULL; }
+
 int api__room_access(struct api_call *c, int64_t room, struct store_room *out)
 {
     if (store_room_get(room, out)) {
@@ -263,6 +272,11 @@ int api__room_access(struct api_call *c, int64_t room, struct store_room *out)
     if (!ok) {
         api__fail(c, NATTER_EFORBID, "not a member of this room");
         return -NATTER_EFORBID;
+    }
+    if (out->group && !api__group_room(room)) {
+        if (group_rooms.len >= GROUP_ROOMS_MAX)
+            map_cleanup(&group_rooms);
+        map_put(&group_rooms, (uint64_t)room, (void *)1); /* a cache: no room for it is fine */
     }
     return 0;
 }

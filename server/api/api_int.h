@@ -74,6 +74,8 @@ int api__need_role(struct api_call *c, int64_t group, enum role min);
 /* Loads the room and checks the caller may use it (group member, or one of the DM pair).
  * Sends the error and returns < 0 when not. */
 int api__room_access(struct api_call *c, int64_t room, struct store_room *out);
+/* true when api__room_access has seen room to be a group's room. */
+bool api__group_room(int64_t room);
 
 /* JSON snapshots (api_groups.c). */
 cJSON *api__user_json(int64_t id, const char *name);

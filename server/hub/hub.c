@@ -229,6 +229,8 @@ size_t hub_topic_count(uint64_t key)
     return t ? t->n : 0;
 }
 
+bool hub_conn_listens(const struct hub_conn *hc, uint64_t key) { return find_link(hc, key) >= 0; }
+
 bool hub_topic_has_user(uint64_t key, int64_t user)
 {
     for (struct hub_conn *c = hub_user_conns(user); c; c = c->user_next)

@@ -53,6 +53,8 @@ size_t hub_publish(uint64_t topic, struct frame *f, const struct hub_conn *skip)
 int hub_topic_copy(uint64_t from, uint64_t to, uint64_t seq);
 /* Sockets subscribed to topic. */
 size_t hub_topic_count(uint64_t topic);
+/* true when hc listens to topic. */
+bool hub_conn_listens(const struct hub_conn *hc, uint64_t topic);
 /* true when one of user's sockets listens to topic. */
 bool hub_topic_has_user(uint64_t topic, int64_t user);
 
