@@ -14,14 +14,15 @@
 #include "core/cfg.h"
 #include "core/log.h"
 
-#define CHECKPOINT_PAGES 1000 /* SQLite's own default threshold */
-
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static bool due, stopping, started;
 static pthread_t thread;
 static struct store_conn ck;
-static int64_t restart_pages; /* wal_max_mb in pages */
+/* wal_max_mb in pages; the thread starts at half of it. A long interval lets a checkpoint write
+ * each hot page (a room's last log page, the rooms table) once for many commits: at 1000 pages
+ * it took a fifth of the CPU at 1000 messages/s (B1), at 8000 under 2%. */
+static int64_t restart_pages;
 
 static int on_commit(void *arg, sqlite3 *db, const char *name, int wal_pages)
 {
@@ -30,7 +31,7 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int wal_pages)
         int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
         if (rc != SQLITE_OK)
             LOG_WARN("store: restart checkpoint at %d pages: %s", wal_pages, sqlite3_errmsg(db));
-    } else if (wal_pages >= CHECKPOINT_PAGES) {
+    } else if (wal_pages >= restart_pages / 2) {
         pthread_mutex_lock(&mu);
         due = true;
         pthread_cond_signal(&cv);
