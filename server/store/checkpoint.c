@@ -16,7 +16,7 @@
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static bool due, stopping, started;
+static bool due, running, stopping, started;
 static pthread_t thread;
 static struct store_conn ck;
 /* wal_max_mb in pages; the thread starts at half of it. A long interval lets a checkpoint write
@@ -28,13 +28,24 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int wal_pages)
 {
     (void)arg, (void)name;
     if (wal_pages >= restart_pages) {
+        /* A checkpoint already running makes ours return BUSY at once: wait for it, and keep
+         * the thread from starting another meanwhile. */
+        pthread_mutex_lock(&mu);
+        while (running)
+            pthread_cond_wait(&cv, &mu);
+        running = true;
+        pthread_mutex_unlock(&mu);
         int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
         if (rc != SQLITE_OK)
             LOG_WARN("store: restart checkpoint at %d pages: %s", wal_pages, sqlite3_errmsg(db));
+        pthread_mutex_lock(&mu);
+        running = false;
+        pthread_cond_broadcast(&cv);
+        pthread_mutex_unlock(&mu);
     } else if (wal_pages >= restart_pages / 2) {
         pthread_mutex_lock(&mu);
         due = true;
-        pthread_cond_signal(&cv);
+        pthread_cond_broadcast(&cv);
         pthread_mutex_unlock(&mu);
     }
     return SQLITE_OK;
@@ -45,16 +56,19 @@ static void *checkpointer(void *unused)
     (void)unused;
     pthread_mutex_lock(&mu);
     for (;;) {
-        while (!due && !stopping)
+        while ((!due || running) && !stopping)
             pthread_cond_wait(&cv, &mu);
         if (stopping)
             break;
         due = false;
+        running = true;
         pthread_mutex_unlock(&mu);
         int rc = sqlite3_wal_checkpoint_v2(ck.db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         if (rc != SQLITE_OK && rc != SQLITE_BUSY)
             LOG_WARN("store: checkpoint failed: %s", sqlite3_errmsg(ck.db));
         pthread_mutex_lock(&mu);
+        running = false;
+        pthread_cond_broadcast(&cv);
     }
     pthread_mutex_unlock(&mu);
     return NULL;
@@ -63,7 +77,7 @@ static void *checkpointer(void *unused)
 int store__checkpointer_start(sqlite3 *writer, const char *path, char *err)
 {
     int64_t page = 4096;
-    int rc = store__conn_open(&ck, path, SQLITE_OPEN_READWRITE, err);
+    int rc = store__conn_open(&ck, path, SQLITE_OPEN_READWRITE, store__paced_vfs(), err);
     if (rc)
         return rc;
     store__int(&ck, &page, "PRAGMA page_size", "");
@@ -86,7 +100,7 @@ void store__checkpointer_stop(sqlite3 *writer)
     sqlite3_wal_hook(writer, NULL, NULL);
     pthread_mutex_lock(&mu);
     stopping = true;
-    pthread_cond_signal(&cv);
+    pthread_cond_broadcast(&cv);
     pthread_mutex_unlock(&mu);
     pthread_join(thread, NULL);
     started = false;

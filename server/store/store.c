@@ -139,10 +139,11 @@ void store__text(sqlite3_stmt *st, int col, char *dst, size_t cap)
     dst[n] = '\0';
 }
 
-int store__conn_open(struct store_conn *c, const char *path, int flags, char *err)
+int store__conn_open(struct store_conn *c, const char *path, int flags, const char *vfs,
+                     char *err)
 {
     memset(c, 0, sizeof *c);
-    if (sqlite3_open_v2(path, &c->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+    if (sqlite3_open_v2(path, &c->db, flags | SQLITE_OPEN_NOMUTEX, vfs) != SQLITE_OK)
         goto fail;
     sqlite3_busy_timeout(c->db, 5000);
     /* The writer's savepoint journals stay in memory (in a temp file they cost 10k pwrite/s
@@ -214,7 +215,7 @@ int store_open(const char *path, char err[NATTER_ERR_LEN])
     /* SQLite's allocation statistics take a global mutex on every malloc; nothing reads them.
      * (Only possible before SQLite initialises: a second store_open in a process keeps them.) */
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-    int rc = store__conn_open(&boot, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err);
+    int rc = store__conn_open(&boot, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL, err);
     if (rc)
         return rc;
     if (sqlite3_exec(boot.db, "PRAGMA journal_mode=WAL;", NULL, NULL, NULL) != SQLITE_OK) {
@@ -226,7 +227,7 @@ int store_open(const char *path, char err[NATTER_ERR_LEN])
     store__conn_close(&boot);
     if (rc)
         return rc;
-    if ((rc = store__conn_open(&store__rd, path, SQLITE_OPEN_READONLY, err)))
+    if ((rc = store__conn_open(&store__rd, path, SQLITE_OPEN_READONLY, NULL, err)))
         return rc;
     sqlite3_stmt *st = store__q(&store__rd, "SELECT value FROM meta WHERE key='epoch'", "");
     if (!st || sqlite3_step(st) != SQLITE_ROW) {

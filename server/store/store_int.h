@@ -55,7 +55,12 @@ int store__collect_events(sqlite3_stmt *st, struct store_event **out, size_t *n)
 /* A row of MSG_COLS. */
 void store__msg_row(sqlite3_stmt *st, struct store_msg *out);
 void store__text(sqlite3_stmt *st, int col, char *dst, size_t cap);
-int store__conn_open(struct store_conn *c, const char *path, int flags, char *err);
+/* vfs: NULL for SQLite's default, or store__paced_vfs(). */
+int store__conn_open(struct store_conn *c, const char *path, int flags, const char *vfs,
+                     char *err);
+/* The name of the VFS that syncs database-file writes in small chunks (paced.c), registered
+ * on first use; NULL if it cannot be. */
+const char *store__paced_vfs(void);
 void store__conn_close(struct store_conn *c);
 
 /* Room seqs (seqs.c): the next seq from memory; write back the changed ones (before COMMIT);
