@@ -114,6 +114,46 @@ test('SIGTERM: clients get close 1001, the process exits 0, and the data survive
   await s.stop();
 });
 
+test('SIGTERM with 400 sockets mid-traffic: exit 0, and every acked message is there after a restart', { skip }, async () => {
+  const s = await h.startServer({
+    limits: { send_per_s: 100000, send_burst: 100000, conns_per_user: 1000, identify_per_s: 10000, identify_burst: 10000 },
+  });
+  const users = [];
+  for (let i = 0; i < 20; i++) users.push(await h.signup(s, `load${i}`));
+  const owner = await h.connectAs(s, users[0]);
+  const g = await h.makeGroup(owner, users.slice(1), 'Busy');
+  const room = g.rooms[0].id;
+  const mine = users.map((u, i) => (i === 0 ? [owner] : []));
+  for (const [i, u] of users.entries()) while (mine[i].length < 20) mine[i].push(await h.connectAs(s, u, `${u.name}-${mine[i].length}`));
+  const socks = mine.flat();
+  assert.equal(socks.length, 400);
+
+  // One sender per user, 4 sends in flight each, until its socket closes.
+  const acked = [];
+  const senders = mine.map((cs, i) => (async () => {
+    for (let n = 0, open = true; open; n += 4) {
+      const batch = [0, 1, 2, 3].map((k) => h.say(cs[0], room, `m ${i}.${n + k}`, `u${i}-${n + k}`).then((a) => acked.push(a), () => (open = false)));
+      await Promise.all(batch);
+    }
+  })());
+  await h.until(() => acked.length >= 400, 20000, '400 acks');
+  const code = await s.stop('SIGTERM');
+  await Promise.all(senders);
+  assert.equal(code, 0, `exit code; stderr tail:\n${s.stderr().slice(-3000)}`);
+  const closes = await Promise.all(socks.map((c) => c.closed));
+  assert.ok(closes.every((c) => c.code === 1001), `close codes: ${[...new Set(closes.map((c) => c.code))]}`);
+
+  await s.restart();
+  const c = await h.connectAs(s, users[0], 'after');
+  const log = await h.fullHistory(c, room);
+  const have = new Map(log.filter((e) => e.op === 'message.created').map((e) => [e.d.seq, e.d.msg.id]));
+  const lost = acked.filter((a) => have.get(a.seq) !== a.msg);
+  assert.deepEqual(lost, [], `${lost.length} of ${acked.length} acked messages lost`);
+  assert.deepEqual(log.map((e) => e.d.seq), log.map((_, i) => i + 1), 'the room log has no gaps');
+  c.close();
+  await s.stop();
+});
+
 test('--help and --version', { skip }, async () => {
   const { spawnSync } = require('node:child_process');
   const v = spawnSync(h.BIN, ['--version'], { encoding: 'utf8' });
