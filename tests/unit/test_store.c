@@ -536,6 +536,18 @@ static int events_gapless(int64_t room, int64_t last)
     return ok;
 }
 
+/* A replayable j_send (as message.send submits it). */
+static struct tjob *fast_send(struct tjob *t, int64_t room, int64_t user, const char *cid)
+{
+    job(t, j_send);
+    t->job.replayable = true;
+    t->room = room;
+    t->user = user;
+    t->s1 = cid;
+    t->s2 = "hi";
+    return t;
+}
+
 /* Batches of replayable jobs run without savepoints, with seqs counted in memory. When one
  * job fails, the batch runs again with savepoints: the failure alone is rolled back and the
  * others keep gapless seqs in submission order. A commit by another connection is noticed. */
@@ -562,13 +574,7 @@ static void test_fast_batches(void)
         for (int i = 0; i < 6; i++) {
             char cid[32];
             snprintf(cid, sizeof cid, "fast-%d-%d", round, round && i == 2 ? 0 : i);
-            job(&s[i], j_send);
-            s[i].job.replayable = true;
-            s[i].room = g.room;
-            s[i].user = ada;
-            s[i].s1 = keep(cid);
-            s[i].s2 = "hi";
-            CHECK_EQ_INT(store_submit(&s[i].job), 0);
+            CHECK_EQ_INT(store_submit(&fast_send(&s[i], g.room, ada, keep(cid))->job), 0);
             all[i + 1] = &s[i];
         }
         CHECK_EQ_INT(sem_post(&gate), 0);
@@ -598,13 +604,8 @@ static void test_fast_batches(void)
     CHECK(events_gapless(g.room, 11));
 
     /* Another connection (an admin command) commits a seq: the writer's count follows. */
-    job(&late, j_send); /* a fast batch first, so the writer holds the room's seq (12) */
-    late.job.replayable = true;
-    late.room = g.room;
-    late.user = ada;
-    late.s1 = "fast-warm";
-    late.s2 = "hi";
-    CHECK_EQ_INT(run1(&late), 0);
+    /* a fast batch first, so the writer holds the room's seq (12) */
+    CHECK_EQ_INT(run1(fast_send(&late, g.room, ada, "fast-warm")), 0);
     CHECK_EQ_INT(late.ack.seq, 12);
     sqlite3 *other;
     char sql[96];
@@ -613,13 +614,7 @@ static void test_fast_batches(void)
     snprintf(sql, sizeof sql, "UPDATE rooms SET last_seq=20 WHERE id=%lld", (long long)g.room);
     CHECK_EQ_INT(sqlite3_exec(other, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(other);
-    job(&late, j_send);
-    late.job.replayable = true;
-    late.room = g.room;
-    late.user = ada;
-    late.s1 = "fast-late";
-    late.s2 = "hi";
-    CHECK_EQ_INT(run1(&late), 0);
+    CHECK_EQ_INT(run1(fast_send(&late, g.room, ada, "fast-late")), 0);
     CHECK_EQ_INT(late.ack.seq, 21);
     sem_destroy(&gate);
 }
