@@ -63,10 +63,11 @@ static int attempt(struct store_job *batch, bool fast)
         j->rc = rc < 0 ? rc : 0;
         if (fast && rc)
             goto fail;
-        if (!fast && rc)
+        if (fast)
+            continue;
+        if (rc)
             exec("ROLLBACK TO job");
-        if (!fast)
-            exec("RELEASE job");
+        exec("RELEASE job");
     }
     if ((fast && store__seqs_flush(&tx)) || exec("COMMIT"))
         goto fail;
@@ -84,7 +85,7 @@ static void run_batch(struct store_job *batch)
         fast &= j->replayable;
     int failed = fast ? attempt(batch, true) : -1;
     if (failed) {
-        store__seqs_forget(&tx); /* savepoint jobs count seqs in SQL */
+        store__seqs_forget(&tx); /* jobs in savepoints count seqs in SQL: memory goes stale */
         failed = attempt(batch, false);
     }
     for (struct store_job *j = batch, *next; j; j = next) {
