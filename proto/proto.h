@@ -111,6 +111,9 @@ void proto_event(struct sbuf *out, const char *op, const cJSON *d);
 /* The hot path, without cJSON: message.created. */
 void proto_msg_created(struct sbuf *out, int64_t room, int64_t seq, int64_t ts, int64_t actor,
                        int64_t msg, const char *cid, const char *body);
+/* The reply to message.send, {room, seq, msg, ts}: the text proto_reply_ok makes, without cJSON. */
+void proto_reply_sent(struct sbuf *out, bool rest, const char *re, int64_t room, int64_t seq,
+                      int64_t msg, int64_t ts);
 /* {"op":"pong","re":id} */
 void proto_pong(struct sbuf *out, const char *re);
 /* hello: protocol version, server, heartbeat, epoch and every limit. */

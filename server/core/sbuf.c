@@ -52,6 +52,18 @@ void sbuf_add(struct sbuf *b, const void *p, size_t n)
 
 void sbuf_adds(struct sbuf *b, const char *s) { sbuf_add(b, s, strlen(s)); }
 
+void sbuf_add_i64(struct sbuf *b, int64_t v)
+{
+    char d[20], *p = d + sizeof d;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do
+        *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        *--p = '-';
+    sbuf_add(b, p, (size_t)(d + sizeof d - p));
+}
+
 void sbuf_printf(struct sbuf *b, const char *fmt, ...)
 {
     va_list ap;

@@ -18,6 +18,7 @@ void sbuf_cleanup(struct sbuf *b);
 void sbuf_reset(struct sbuf *b); /* len = 0, keeps the memory */
 void sbuf_add(struct sbuf *b, const void *p, size_t n);
 void sbuf_adds(struct sbuf *b, const char *s);
+void sbuf_add_i64(struct sbuf *b, int64_t v); /* decimal, without printf */
 void sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends s[0..n) as a JSON string literal, quotes included. s must be valid UTF-8. */
 void sbuf_add_json_str(struct sbuf *b, const char *s, size_t n);

@@ -235,6 +235,10 @@ static void test_sbuf(void)
     CHECK_EQ_INT(b.len, 6);
     sbuf_printf(&b, "-%d-%s-%lld", 42, "x", (long long)-7);
     CHECK_STREQ(sbuf_str(&b), "abcdef-42-x--7");
+    sbuf_reset(&b);
+    sbuf_add_i64(&b, 0), sbuf_adds(&b, ","), sbuf_add_i64(&b, -5), sbuf_adds(&b, ",");
+    sbuf_add_i64(&b, INT64_MAX), sbuf_adds(&b, ","), sbuf_add_i64(&b, INT64_MIN);
+    CHECK_STREQ(sbuf_str(&b), "0,-5,9223372036854775807,-9223372036854775808");
     /* Growth well past the first allocation, through both add and printf. */
     sbuf_reset(&b);
     CHECK_STREQ(sbuf_str(&b), "");

@@ -9,8 +9,11 @@
 #include "core/cfg.h"
 #include "check.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static char err[NATTER_ERR_LEN];
 
@@ -874,6 +877,56 @@ static void test_reply_ok(void)
     sbuf_cleanup(&b);
 }
 
+/* message.send's hand-built ack is byte for byte what the cJSON path makes. */
+static void test_reply_sent(void)
+{
+    struct sbuf want, got;
+    char t[32];
+    static const int64_t v[][4] = {{1, 1, 1, 0}, {12, 42, 77, 1795000000123LL},
+                                   {9007199254740991LL, 123456789012LL, 5, 951782400000LL}};
+    sbuf_init(&want);
+    sbuf_init(&got);
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        cJSON *res = cJSON_CreateObject();
+        proto_add_id(res, "room", 'r', v[i][0]);
+        cJSON_AddNumberToObject(res, "seq", (double)v[i][1]);
+        proto_add_id(res, "msg", 'm', v[i][2]);
+        cJSON_AddStringToObject(res, "ts", proto_ts(t, v[i][3]));
+        for (int rest = 0; rest < 2; rest++) {
+            sbuf_reset(&want);
+            sbuf_reset(&got);
+            proto_reply_ok(&want, rest, "a\"b", res);
+            proto_reply_sent(&got, rest, "a\"b", v[i][0], v[i][1], v[i][2], v[i][3]);
+            CHECK_STREQ(sbuf_str(&got), sbuf_str(&want));
+        }
+        cJSON_Delete(res);
+    }
+    sbuf_cleanup(&want);
+    sbuf_cleanup(&got);
+}
+
+/* The hand-made calendar agrees with the C library's across its whole range. */
+static void test_ts_matches_libc(void)
+{
+    char got[32], want[32];
+    uint64_t x = 88172645463325252ULL;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+        int64_t ms = (int64_t)(x % 253402300800000ULL);
+        if (i < 4)
+            ms = (int64_t[]){0, 253402300799999LL, 68169600000LL, 4107542399999LL}[i];
+        time_t s = (time_t)(ms / 1000);
+        struct tm tm;
+        gmtime_r(&s, &tm);
+        size_t n = strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(want + n, sizeof want - n, ".%03dZ", (int)(ms % 1000));
+        if (strcmp(proto_ts(got, ms), want)) {
+            CHECK_STREQ(got, want);
+            break;
+        }
+    }
+}
+
 static void test_reply_err(void)
 {
     struct sbuf b;
@@ -1054,6 +1107,8 @@ int main(void)
     test_rooms_map();
     test_utf8();
     test_reply_ok();
+    test_reply_sent();
+    test_ts_matches_libc();
     test_reply_err();
     test_events();
     test_limits_follow_cfg();
