@@ -73,6 +73,9 @@ static struct map group_rooms;
 /* hello is the same for every socket (epoch and limits are fixed at start): one shared frame. */
 static struct frame *hello;
 
+/* message.send's acks are built here, on the loop thread, one at a time. */
+static struct sbuf ack_buf;
+
 int api_open(const struct api_io *io)
 {
     api__io = io;
@@ -102,6 +105,7 @@ void api_close(void)
     loopq_drain(); /* the last results: their sockets are gone, so replies go nowhere */
     hub_cleanup();
     map_cleanup(&group_rooms);
+    sbuf_cleanup(&ack_buf);
     if (hello)
         frame_unref(&hello);
 }
@@ -159,6 +163,14 @@ void api__ok(struct api_call *c, cJSON *result)
     deliver(c, 200, &b);
     sbuf_cleanup(&b);
     cJSON_Delete(result);
+    api__free(c);
+}
+
+void api__ok_sent(struct api_call *c, int64_t room, int64_t seq, int64_t msg, int64_t ts)
+{
+    sbuf_reset(&ack_buf);
+    proto_reply_sent(&ack_buf, c->rest, c->req.id, room, seq, msg, ts);
+    deliver(c, 200, &ack_buf);
     api__free(c);
 }
 

@@ -50,6 +50,8 @@ extern bool api__draining;
 
 /* Replies, each ends the call (frees c). result is consumed (may be NULL). */
 void api__ok(struct api_call *c, cJSON *result);
+/* api__ok for message.send's {room, seq, msg, ts}, built without cJSON (the hot path). */
+void api__ok_sent(struct api_call *c, int64_t room, int64_t seq, int64_t msg, int64_t ts);
 void api__fail(struct api_call *c, int err, const char *msg);
 void api__fail_retry(struct api_call *c, int err, const char *msg, int64_t retry_ms);
 void api__free(struct api_call *c);

@@ -56,26 +56,19 @@ static void done_send(void *arg, int rc)
     if (rc)
         return api__fail(c, rc, "could not store the message");
     metrics.acks_total++;
-    cJSON *res = cJSON_CreateObject();
-    proto_add_id(res, "room", 'r', c->v[0]);
-    cJSON_AddNumberToObject(res, "seq", (double)c->v[1]);
-    proto_add_id(res, "msg", 'm', c->v[2]);
-    proto_add_ts(res, "ts", c->v[3]);
-    if (!c->flag) {
-        metrics.messages_total++;
-        /* Take the event out of the call before the reply frees it: ack first, then fan out. */
-        struct frame *f = frame_new(c->ev.p, c->ev.len, 0);
-        int64_t room = c->v[0];
-        if (f)
-            f->seq = (uint64_t)c->v[1];
-        api__ok(c, res);
-        if (f) {
-            metrics.deliveries_total += hub_publish(TOPIC_ROOM(room), f, NULL);
-            frame_unref(&f);
-        }
-        return;
+    int64_t room = c->v[0], seq = c->v[1];
+    if (c->flag) /* a resend: the original ack again, and nothing to fan out */
+        return api__ok_sent(c, room, seq, c->v[2], c->v[3]);
+    metrics.messages_total++;
+    /* Take the event out of the call before the reply frees it: ack first, then fan out. */
+    struct frame *f = frame_new(c->ev.p, c->ev.len, 0);
+    if (f)
+        f->seq = (uint64_t)seq;
+    api__ok_sent(c, room, seq, c->v[2], c->v[3]);
+    if (f) {
+        metrics.deliveries_total += hub_publish(TOPIC_ROOM(room), f, NULL);
+        frame_unref(&f);
     }
-    api__ok(c, res);
 }
 
 void api_message_send(struct api_call *c)
