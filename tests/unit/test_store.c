@@ -123,6 +123,15 @@ static int j_user(struct store_tx *tx, struct tjob *t)
     return store_tx_user_insert(tx, t->s1, t->s2 ? t->s2 : "Name", "hash", NOW, &t->id);
 }
 
+/* Inserts s1 and notes whether a reader (another connection) already sees s2: it does only
+ * once s2's job has committed, so `created` says "s2 was in an earlier transaction". */
+static int j_user_sees(struct store_tx *tx, struct tjob *t)
+{
+    struct store_user su;
+    t->created = store_user_by_email(t->s2, &su) == 0;
+    return store_tx_user_insert(tx, t->s1, "Name", "hash", NOW, &t->id);
+}
+
 /* Inserts s1 (new), then s2; when s2 is taken the whole job must vanish, s1 included. */
 static int j_user_pair(struct store_tx *tx, struct tjob *t)
 {
@@ -423,6 +432,31 @@ static void test_jobs(void)
     CHECK(ok);
     sem_destroy(&gate);
     sem_destroy(&started);
+}
+
+/* The commit window: while commits come often, a job that arrives within commit_window_us
+ * of the one before shares its transaction; without a window it gets its own. */
+static void test_commit_window(void)
+{
+    static struct tjob first, a, b;
+    struct tjob *both[] = {&a, &b};
+    char err[NATTER_ERR_LEN];
+    for (int window = 0; window < 2; window++) {
+        CHECK_EQ_INT(cfg_set_limits(window ? "commit_window_us=100000" : "commit_window_us=0", err), 0);
+        job(&first, j_user)->s1 = keep(window ? "w1-first@example.org" : "w0-first@example.org");
+        CHECK_EQ_INT(run1(&first), 0); /* so commits are "frequent" when a arrives */
+        job(&a, j_user)->s1 = keep(window ? "w1-a@example.org" : "w0-a@example.org");
+        job(&b, j_user_sees)->s1 = keep(window ? "w1-b@example.org" : "w0-b@example.org");
+        b.s2 = a.s1;
+        CHECK_EQ_INT(store_submit(&a.job), 0);
+        nanosleep(&(struct timespec){0, 20 * 1000000}, NULL);
+        CHECK_EQ_INT(store_submit(&b.job), 0);
+        CHECK(wait_all(both, 2));
+        CHECK_EQ_INT(a.rc, 0);
+        CHECK_EQ_INT(b.rc, 0);
+        CHECK(b.created == !window); /* with the window, a was not yet committed when b ran */
+    }
+    CHECK_EQ_INT(cfg_set_limits("commit_window_us=500", err), 0);
 }
 
 /* Users for the data tests: ada, bob, cyd (created above). */
@@ -860,6 +894,7 @@ int main(void)
     test_open();
     CHECK_EQ_INT(store_open(db_path, err), 0);
     test_jobs();
+    test_commit_window();
     test_seqs_and_messages();
     test_fast_batches();
     test_dm();
