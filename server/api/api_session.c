@@ -73,18 +73,12 @@ static void reject(struct api_call *c, struct api_conn *ac, int code, const char
     api__io->close(ac, code, why);
 }
 
-void api_identify(struct api_call *c, struct api_conn *ac)
+/* Runs inside one read snapshot (api_identify's). */
+static void identify(struct api_call *c, struct api_conn *ac)
 {
     const struct proto_args *a = &c->req.a;
     struct auth_claims cl;
     struct store_user u;
-    int64_t wait = bucket_table_take(&identify_ip, ac->ip, (double)lim(LIM_IDENTIFY_PER_S),
-                                     (double)lim(LIM_IDENTIFY_BURST), now_ms());
-    if (wait) {
-        metrics.rate_limited_total++;
-        api__fail_retry(c, NATTER_ERATE, "too many identify attempts from this address", wait);
-        return;
-    }
     char aud[8];
     int v = api__token(a->token, &cl.sub, &cl.sid, aud);
     if (v == AUTH_EXPIRED) {
@@ -116,7 +110,6 @@ void api_identify(struct api_call *c, struct api_conn *ac)
     cJSON_AddStringToObject(user, "name", u.name);
     cJSON_AddStringToObject(user, "email", u.email);
 
-    store_read_begin();
     if (c->req.op->id == OP_RESUME) {
         bool same = a->epoch && !strcmp(a->epoch, store_epoch());
         cJSON *rooms = cJSON_AddObjectToObject(res, "rooms");
@@ -128,7 +121,6 @@ void api_identify(struct api_call *c, struct api_conn *ac)
     int rc = api__conn_subscribe_all(ac);
     if (rc == 0)
         rc = api__add_snapshot(res, u.id);
-    store_read_end();
     if (rc) {
         cJSON_Delete(res);
         api__fail(c, NATTER_EINTERNAL, "could not load your groups");
@@ -137,4 +129,20 @@ void api_identify(struct api_call *c, struct api_conn *ac)
     if (first)
         api__presence(u.id, "online");
     api__ok(c, res);
+}
+
+void api_identify(struct api_call *c, struct api_conn *ac)
+{
+    int64_t wait = bucket_table_take(&identify_ip, ac->ip, (double)lim(LIM_IDENTIFY_PER_S),
+                                     (double)lim(LIM_IDENTIFY_BURST), now_ms());
+    if (wait) {
+        metrics.rate_limited_total++;
+        api__fail_retry(c, NATTER_ERATE, "too many identify attempts from this address", wait);
+        return;
+    }
+    /* One read transaction for the session check, the user, the snapshot and presence: each
+     * transaction of its own took a shared-memory lock and its release (11 fcntl per identify). */
+    store_read_begin();
+    identify(c, ac);
+    store_read_end();
 }
