@@ -55,12 +55,14 @@ int store__collect_events(sqlite3_stmt *st, struct store_event **out, size_t *n)
 /* A row of MSG_COLS. */
 void store__msg_row(sqlite3_stmt *st, struct store_msg *out);
 void store__text(sqlite3_stmt *st, int col, char *dst, size_t cap);
-/* vfs: NULL for SQLite's default, or store__paced_vfs(). */
+/* vfs: NULL for SQLite's default, or one of vfs.c's. */
 int store__conn_open(struct store_conn *c, const char *path, int flags, const char *vfs,
                      char *err);
-/* The name of the VFS that syncs database-file writes in small chunks (paced.c), registered
- * on first use; NULL if it cannot be. */
+/* vfs.c's VFS names, registered on first use (NULL if that fails): the checkpointer's, which
+ * syncs database-file writes in small chunks, and the writer's, which gathers WAL frames into
+ * one write per commit. */
 const char *store__paced_vfs(void);
+const char *store__gather_vfs(void);
 void store__conn_close(struct store_conn *c);
 
 /* Room seqs (seqs.c): the next seq from memory; write back the changed ones (before COMMIT);

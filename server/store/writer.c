@@ -181,7 +181,7 @@ int store_submit(struct store_job *job)
 
 int store__writer_start(const char *path, char *err)
 {
-    int rc = store__conn_open(&tx.conn, path, SQLITE_OPEN_READWRITE, NULL, err);
+    int rc = store__conn_open(&tx.conn, path, SQLITE_OPEN_READWRITE, store__gather_vfs(), err);
     if (rc)
         return rc;
     if ((rc = store__checkpointer_start(tx.conn.db, path, err))) {
