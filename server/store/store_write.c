@@ -203,7 +203,11 @@ int store_tx_event_append(struct store_tx *tx, int64_t room, int64_t seq, const 
 
 int store_tx_events_of_msg(struct store_tx *tx, int64_t msg, struct store_event **out, size_t *n)
 {
-    sqlite3_stmt *st = store__q(W, "SELECT seq, payload FROM room_events WHERE msg=? ORDER BY seq",
+    /* The created event by the message's own (room, seq); the later ones by the msg index. */
+    sqlite3_stmt *st = store__q(W, "SELECT e.seq, e.payload FROM messages m JOIN room_events e "
+                                   "ON e.room=m.room AND e.seq=m.seq WHERE m.id=?1 "
+                                   "UNION ALL SELECT seq, payload FROM room_events "
+                                   "WHERE msg=?1 AND type<>'message.created' ORDER BY 1",
                                 "i", msg);
     return store__collect_events(st, out, n);
 }
