@@ -29,5 +29,7 @@ int64_t bucket_table_take(struct bucket_table *t, const char *key, double per_s,
 
 /* Monotonic clock in milliseconds. */
 int64_t now_ms(void);
+/* The same clock in microseconds. */
+int64_t mono_us(void);
 
 #endif

@@ -57,8 +57,10 @@ static int s_write(sqlite3_file *f, const void *buf, int n, sqlite3_int64 off)
             return SQLITE_OK;
         }
         int rc = flush(p);
-        if (rc != SQLITE_OK || n > GATHER_MAX)
-            return rc != SQLITE_OK ? rc : p->real->pMethods->xWrite(p->real, buf, n, off);
+        if (rc != SQLITE_OK)
+            return rc;
+        if (n > GATHER_MAX)
+            return p->real->pMethods->xWrite(p->real, buf, n, off);
         memcpy(p->buf, buf, (size_t)n);
         p->len = n;
         p->off = off;
@@ -102,7 +104,9 @@ static int s_size(sqlite3_file *f, sqlite3_int64 *n) { FLUSHED(xFileSize(REAL(f)
 static int s_fcntl(sqlite3_file *f, int op, void *a) { FLUSHED(xFileControl(REAL(f), op, a)); }
 static void s_shm_barrier(sqlite3_file *f)
 {
-    flush(SHIM(f)->wal); /* the commit becomes visible next: its frames must be in the file */
+    /* The commit becomes visible next: its frames must be in the file. (With synchronous=FULL
+     * the WAL's xSync has written them already; this covers a connection that does not sync.) */
+    flush(SHIM(f)->wal);
     REAL(f)->pMethods->xShmBarrier(REAL(f));
 }
 

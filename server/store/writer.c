@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "core/bucket.h"
 #include "core/cfg.h"
 #include "core/log.h"
 
@@ -104,13 +105,6 @@ static void run_batch(struct store_job *batch)
     }
 }
 
-static int64_t mono_now_us(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
-}
-
 /* Called with mu held and jobs queued. Submits do not wake the writer in the window until
  * WINDOW_ENOUGH jobs wait, so a quiet window costs no thread switches. */
 static void wait_window(int64_t now_us, int64_t us)
@@ -137,7 +131,7 @@ static void *writer(void *unused)
         }
         /* The window opens only while commits come often (the last batch was taken less than
          * two windows ago) and few jobs wait: a lone message is not kept waiting. */
-        int64_t now = mono_now_us(), since = now - last_taken;
+        int64_t now = mono_us(), since = now - last_taken;
         int64_t us = lim(LIM_COMMIT_WINDOW_US) < 100000 ? lim(LIM_COMMIT_WINDOW_US) : 100000;
         if (us > 0 && since < 2 * us && queued < WINDOW_BELOW)
             wait_window(now, us);
