@@ -23,8 +23,7 @@ struct store_conn {
 struct store_seqs {
     struct map index; /* room -> 1 + its index in slots */
     struct seq_slot *slots;
-    size_t *dirty; /* slots changed since the last flush */
-    size_t len, cap, ndirty;
+    size_t len, cap;
 };
 
 struct store_tx {
@@ -65,10 +64,14 @@ const char *store__paced_vfs(void);
 const char *store__gather_vfs(void);
 void store__conn_close(struct store_conn *c);
 
-/* Room seqs (seqs.c): the next seq from memory; write back the changed ones (before COMMIT);
- * forget them all (after a rollback, or when another connection may have written). */
+/* A room's last seq is the highest in its log (one seek on room_events' key); no row when there
+ * is no such room. */
+#define STORE_LAST_SEQ \
+    "SELECT (SELECT ifnull(max(seq), 0) FROM room_events WHERE room=rooms.id) FROM rooms WHERE id=?"
+
+/* Room seqs (seqs.c): the next seq from memory; forget them all (after a rollback, or when
+ * another connection may have written). */
 int store__seq_next(struct store_tx *tx, int64_t room, int64_t *out_seq);
-int store__seqs_flush(struct store_tx *tx);
 void store__seqs_forget(struct store_tx *tx);
 
 /* Writer thread (writer.c). */

@@ -189,8 +189,10 @@ int store_tx_next_seq(struct store_tx *tx, int64_t room, int64_t *out_seq)
 {
     if (tx->fast)
         return store__seq_next(tx, room, out_seq);
-    return store__int(W, out_seq, "UPDATE rooms SET last_seq=last_seq+1 WHERE id=? RETURNING last_seq",
-                      "i", room);
+    int rc = store__int(W, out_seq, STORE_LAST_SEQ, "i", room);
+    if (rc == 0)
+        *out_seq += 1;
+    return rc;
 }
 
 int store_tx_event_append(struct store_tx *tx, int64_t room, int64_t seq, const char *type,

@@ -76,7 +76,7 @@ static int attempt(struct store_job *batch, bool fast)
             exec("ROLLBACK TO job");
         exec("RELEASE job");
     }
-    if ((fast && store__seqs_flush(&tx)) || exec("COMMIT"))
+    if (exec("COMMIT"))
         goto fail;
     return 0;
 fail:

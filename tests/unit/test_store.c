@@ -21,7 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-extern const int store__migration_count; /* generated from the schema files */
+extern const char *const store__migrations[]; /* generated from the schema files */
+extern const int store__migration_count;
 
 #define NOW 1795000000000LL
 #define MAX_JOBS 64
@@ -173,10 +174,13 @@ static int j_group(struct store_tx *tx, struct tjob *t)
     return rc;
 }
 
+/* Takes n seqs, each followed by its log event, as every event does. */
 static int j_seqs(struct store_tx *tx, struct tjob *t)
 {
     for (int64_t i = 0; i < t->n; i++) {
         int rc = store_tx_next_seq(tx, t->room, &t->seqs[i]);
+        if (!rc)
+            rc = store_tx_event_append(tx, t->room, t->seqs[i], "room.renamed", 1, 0, "{}", NOW);
         if (rc)
             return rc;
     }
@@ -307,6 +311,40 @@ static void test_open(void)
     err[0] = '\0';
     CHECK(store_open("/nonexistent-dir/x/natter.db", err) != 0);
     CHECK(err[0] != '\0');
+}
+
+/* Schema 0005 drops rooms.last_seq: a database written before it reads the same seqs after. */
+static void test_migrate_seqs_from_log(void)
+{
+    char err[NATTER_ERR_LEN] = "", old[160];
+    sqlite3 *db = NULL;
+    struct store_room r;
+
+    snprintf(old, sizeof old, "%s/schema4.db", dir);
+    CHECK_EQ_INT(sqlite3_open(old, &db), SQLITE_OK);
+    for (int v = 0; v < 4; v++)
+        CHECK_EQ_INT(sqlite3_exec(db, store__migrations[v], NULL, NULL, NULL), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_exec(db,
+                              "INSERT INTO users(email, name, created) VALUES ('a@x.org', 'A', 0);"
+                              "INSERT INTO chat_groups(name, owner, created) VALUES ('g', 1, 0);"
+                              "INSERT INTO rooms(group_id, name, last_seq, created) VALUES (1, 'r', 3, 0);"
+                              "INSERT INTO rooms(group_id, name, created) VALUES (1, 'empty', 0);"
+                              "INSERT INTO room_events(room, seq, type, actor, payload, created) VALUES"
+                              " (1, 1, 'room.renamed', 1, '{}', 0), (1, 2, 'room.renamed', 1, '{}', 0),"
+                              " (1, 3, 'room.renamed', 1, '{}', 0);"
+                              "PRAGMA user_version=4;",
+                              NULL, NULL, NULL),
+                 SQLITE_OK);
+    sqlite3_close(db);
+    CHECK_EQ_INT(store_open(old, err), 0);
+    if (err[0])
+        fprintf(stderr, "store_open: %s\n", err);
+    CHECK_EQ_INT(store_room_get(1, &r), 0);
+    CHECK_EQ_INT(r.last_seq, 3);
+    CHECK_EQ_INT(store_room_get(2, &r), 0);
+    CHECK_EQ_INT(r.last_seq, 0);
+    store_close();
+    CHECK_EQ_INT(user_version(old), store__migration_count);
 }
 
 static void test_jobs(void)
@@ -642,10 +680,13 @@ static void test_fast_batches(void)
     CHECK_EQ_INT(run1(fast_send(&late, g.room, ada, "fast-warm")), 0);
     CHECK_EQ_INT(late.ack.seq, 12);
     sqlite3 *other;
-    char sql[96];
+    char sql[192];
     CHECK_EQ_INT(sqlite3_open(db_path, &other), SQLITE_OK);
     sqlite3_busy_timeout(other, 5000);
-    snprintf(sql, sizeof sql, "UPDATE rooms SET last_seq=20 WHERE id=%lld", (long long)g.room);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO room_events(room, seq, type, actor, payload, created) "
+             "VALUES (%lld, 20, 'room.renamed', %lld, '{}', 0)",
+             (long long)g.room, (long long)ada);
     CHECK_EQ_INT(sqlite3_exec(other, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(other);
     CHECK_EQ_INT(run1(fast_send(&late, g.room, ada, "fast-late")), 0);
@@ -892,6 +933,7 @@ int main(void)
     CHECK(mkdtemp(dir) != NULL);
     snprintf(db_path, sizeof db_path, "%s/natter.db", dir);
     test_open();
+    test_migrate_seqs_from_log();
     CHECK_EQ_INT(store_open(db_path, err), 0);
     test_jobs();
     test_commit_window();
