@@ -265,6 +265,19 @@ shape() { # shape LABEL CONNS ROOMSIZE RATE [more natter-load args]
     done
 }
 
+# on_tmpfs LABEL CONNS ROOMSIZE RATE: Natter alone with its database on tmpfs, where fsync costs
+# nothing, so that a latency tail can be told apart: the disk's, or the server's and the rig's.
+on_tmpfs() {
+    local label=$1 conns=$2 size=$3 rate=$4 r
+    [[ ",$SYS_OK," == *,natter,* && -d /dev/shm ]] || return 0
+    DATA_ROOT=/dev/shm/natter-bench.$$
+    for r in $(seq 1 "$RUNS"); do
+        one "$label" natter "$conns" "$size" -- --conns "$conns" --room-size "$size" --rate "$rate" \
+            "${PH[@]}" || log "$label run $r failed"
+    done
+    rm -rf "$DATA_ROOT"; DATA_ROOT=$WORK
+}
+
 # B5: raise the rate of one shape until p99 > 50 ms or under 99.9% delivered. One run per step.
 saturate() { # saturate LABEL CONNS ROOMSIZE RATES...
     local label=$1 conns=$2 size=$3 sys rate
@@ -288,10 +301,10 @@ for w in ${ONLY//,/ }; do
         # one full 30 s heartbeat period, so idle CPU includes the periodic pings.
         if [ "$QUICK" = 1 ]; then shape B0 10000 10 0 --warmup 1 --duration 5 --drain 0
         else shape B0 10000 10 0 --warmup 12 --duration 31 --drain 0; fi ;;
-    B1) shape B1 1000 10 1000 ;;
+    B1) shape B1 1000 10 1000; on_tmpfs B1-tmpfs 1000 10 1000 ;;
     B2) shape B2 1000 10 10000 ;;
     B3) shape B3 1000 1000 100 ;;
-    B4) shape B4 10000 10 2000 ;;
+    B4) shape B4 10000 10 2000; on_tmpfs B4-tmpfs 10000 10 2000 ;;
     B5)
         saturate B5-rooms10 1000 10 1000 2000 3000 4000 5000 6000 8000 10000 12000 15000 20000 30000 40000
         saturate B5-room1000 1000 1000 10 20 30 40 50 60 70 80 100 120 150 200 300 400 ;;

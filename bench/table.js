@@ -60,7 +60,9 @@ out.push('| workload | system | deliveries/s | delivered | p50 ms | p90 ms | p99
 out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const w of workloads) {
   const sys = order.filter((s) => pick.has(`${w}\t${s}`));
-  const peers = sys.filter((s) => s !== 'natter').map((s) => pick.get(`${w}\t${s}`));
+  // B1-tmpfs, B4-tmpfs: natter alone on tmpfs, set against the peers of B1, B4
+  const base = /^B[1-4]-tmpfs$/.test(w) ? w.slice(0, -6) : w;
+  const peers = order.filter((s) => s !== 'natter' && pick.has(`${base}\t${s}`)).map((s) => pick.get(`${base}\t${s}`));
   for (const s of sys) {
     const r = pick.get(`${w}\t${s}`);
     let rate = r.deliveries_per_s, vs = '';
