@@ -41,7 +41,7 @@
     X(PW_QUEUE, "pw_queue", 64, "password hashes waiting before unavailable")                \
     X(WRITE_QUEUE, "write_queue", 65536, "store writes waiting before unavailable")           \
     X(DB_CACHE_MB, "db_cache_mb", 64, "SQLite page cache of the store writer, MiB") \
-    X(WAL_MAX_MB, "wal_max_mb", 64, "write-ahead log size at which writes wait for a checkpoint, MiB") \
+    X(WAL_MAX_MB, "wal_max_mb", 64, "write-ahead log size at which the writer checkpoints it itself (writes wait at twice it), MiB") \
     X(COMMIT_WINDOW_US, "commit_window_us", 500, "wait for more writes before a small commit, us (max 100000)") \
     X(INVITES_PER_H, "invites_per_h", 20, "invites per hour per user (server admins exempt)")  \
     X(INVITE_BULK_MAX, "invite_bulk_max", 500, "addresses in one admin bulk invite")           \

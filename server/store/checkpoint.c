@@ -28,9 +28,15 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int wal_pages)
 {
     (void)arg, (void)name;
     if (wal_pages >= restart_pages) {
-        /* A checkpoint already running makes ours return BUSY at once: wait for it, and keep
+        /* A checkpoint already running would make ours return BUSY at once. It copies most of
+         * what ours would, so leave it be and try again at a later commit (waiting for it held
+         * batches for up to 40 ms); wait only once the WAL is at twice its bound. Then keep
          * the thread from starting another meanwhile. */
         pthread_mutex_lock(&mu);
+        if (running && wal_pages < 2 * restart_pages) {
+            pthread_mutex_unlock(&mu);
+            return SQLITE_OK;
+        }
         while (running)
             pthread_cond_wait(&cv, &mu);
         running = true;
