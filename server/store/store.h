@@ -157,7 +157,8 @@ int store_tx_room_count(struct store_tx *tx, int64_t group, int64_t *out);
 int store_tx_dm_open(struct store_tx *tx, int64_t a, int64_t b, int64_t now, int64_t *out_room,
                      bool *out_created);
 
-/* The next seq of room (the log's new last seq). */
+/* The next seq of room: one above the highest in its log, so append its event
+ * (store_tx_event_append) before taking another. */
 int store_tx_next_seq(struct store_tx *tx, int64_t room, int64_t *out_seq);
 int store_tx_event_append(struct store_tx *tx, int64_t room, int64_t seq, const char *type,
                           int64_t actor, int64_t msg, const char *payload, int64_t now);
