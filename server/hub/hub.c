@@ -116,8 +116,22 @@ bool hub_conn_offline(struct hub_conn *hc)
     return true;
 }
 
+/* The index of key in hc's links, or -1. Walks the shorter side, the socket's topics or the
+ * topic's sockets: walking only the socket's made identify quadratic in its own list (a user in
+ * 5000 groups: 40% of a 135 ms identify, in hub_sub's duplicate check). */
 static int find_link(const struct hub_conn *hc, uint64_t key)
 {
+    if (hc->nlinks > 8) {
+        const struct topic *t = map_get(&topics, key);
+        if (!t)
+            return -1;
+        if (t->n < hc->nlinks) {
+            for (uint32_t i = 0; i < t->n; i++)
+                if (t->subs[i].hc == hc)
+                    return (int)t->subs[i].link;
+            return -1;
+        }
+    }
     for (uint32_t i = 0; i < hc->nlinks; i++)
         if (hc->links[i].t->key == key)
             return (int)i;
