@@ -171,15 +171,28 @@ static int run_group_create(struct store_tx *tx, void *arg)
     if (!rc)
         rc = store_tx_member_insert(tx, c->v[0], c->user, ROLE_OWNER, now);
     if (!rc)
+        rc = api__groups_within_limit(c, tx, c->user);
+    if (!rc)
         rc = store_tx_room_insert(tx, c->v[0], "general", now, &c->v[1]);
     return rc;
+}
+
+int api__groups_within_limit(struct api_call *c, struct store_tx *tx, int64_t user)
+{
+    int64_t n = 0;
+    int rc = store_tx_groups_of_user_count(tx, user, &n);
+    if (rc || n <= lim(LIM_GROUPS_PER_USER))
+        return rc;
+    c->why = user == c->user ? "you are in as many groups as allowed (groups_per_user)"
+                             : "that user is in as many groups as allowed (groups_per_user)";
+    return -NATTER_ECONFLICT;
 }
 
 static void done_group_create(void *arg, int rc)
 {
     struct api_call *c = arg;
     if (rc)
-        return api__fail(c, rc, "could not create the group");
+        return api__fail(c, rc, c->why ? c->why : "could not create the group");
     api__user_join_group(c->user, c->v[0]);
     api__reply_joined(c, c->v[0]);
 }
@@ -384,7 +397,8 @@ static int run_member_add(struct store_tx *tx, void *arg)
         return rc;
     if (n >= lim(LIM_GROUP_MEMBERS))
         return -NATTER_ETOOLARGE;
-    return store_tx_member_insert(tx, c->req.a.group, c->v[0], ROLE_MEMBER, api__now());
+    rc = store_tx_member_insert(tx, c->req.a.group, c->v[0], ROLE_MEMBER, api__now());
+    return rc ? rc : api__groups_within_limit(c, tx, c->v[0]);
 }
 
 static void done_member_add(void *arg, int rc)
@@ -392,7 +406,7 @@ static void done_member_add(void *arg, int rc)
     struct api_call *c = arg;
     int64_t group = c->req.a.group, who = c->v[0];
     if (rc == -NATTER_ECONFLICT)
-        return api__fail(c, rc, "already a member of this group");
+        return api__fail(c, rc, c->why ? c->why : "already a member of this group");
     if (rc == -NATTER_ETOOLARGE)
         return api__fail(c, NATTER_ECONFLICT, "the group is full (group_members)");
     if (rc)

@@ -162,6 +162,9 @@ void api_admin_audit_list(struct api_call *c);
  * Returns 0 or a negated error; *out_id is the invite. */
 int api__invite_insert(struct store_tx *tx, int64_t group, const char *email, int64_t inviter,
                        int64_t *out_id);
+/* Inside a job that has just added user to a group: -NATTER_ECONFLICT, with c->why, when that
+ * puts the user over groups_per_user (the job is then rolled back). */
+int api__groups_within_limit(struct api_call *c, struct store_tx *tx, int64_t user);
 /* Accepts invite inv for user inside a job: membership, state. c->why explains failures. */
 int api__invite_take(struct api_call *c, struct store_tx *tx, const struct store_invite *inv,
                      const char *email);

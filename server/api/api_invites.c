@@ -80,6 +80,8 @@ int api__invite_take(struct api_call *c, struct store_tx *tx, const struct store
         rc = store_tx_member_insert(tx, inv->group, c->user, ROLE_MEMBER, api__now());
         if (rc == -NATTER_ECONFLICT)
             rc = 0, c->v[2] = 0; /* already in: accepting still uses up the invite */
+        else if (!rc)
+            rc = api__groups_within_limit(c, tx, c->user);
     }
     if (!rc)
         rc = store_tx_invite_set_state(tx, inv->id, "accepted");

@@ -9,6 +9,14 @@
 static int run_room_create(struct store_tx *tx, void *arg)
 {
     struct api_call *c = arg;
+    int64_t n = 0;
+    int rc = store_tx_rooms_of_group_count(tx, c->req.a.group, &n);
+    if (rc)
+        return rc;
+    if (n >= lim(LIM_ROOMS_PER_GROUP)) {
+        c->why = "the group has as many rooms as allowed (rooms_per_group)";
+        return -NATTER_ECONFLICT;
+    }
     return store_tx_room_insert(tx, c->req.a.group, c->req.a.name, api__now(), &c->v[0]);
 }
 
@@ -17,7 +25,7 @@ static void done_room_create(void *arg, int rc)
     struct api_call *c = arg;
     struct store_room r;
     if (rc || store_room_get(c->v[0], &r))
-        return api__fail(c, rc ? rc : NATTER_EINTERNAL, "could not create the room");
+        return api__fail(c, rc ? rc : NATTER_EINTERNAL, c->why ? c->why : "could not create the room");
     hub_topic_copy(TOPIC_GROUP(r.group), TOPIC_ROOM(r.id), 0);
     cJSON *d = cJSON_CreateObject();
     proto_add_id(d, "group", 'g', r.group);
@@ -137,7 +145,19 @@ void api_room_delete(struct api_call *c)
 static int run_dm_open(struct store_tx *tx, void *arg)
 {
     struct api_call *c = arg;
-    return store_tx_dm_open(tx, c->user, c->req.a.user, api__now(), &c->v[0], &c->flag);
+    int rc = store_tx_dm_open(tx, c->user, c->req.a.user, api__now(), &c->v[0], &c->flag);
+    /* A new DM counts for both: over dms_per_user for either, it is rolled back. */
+    int64_t pair[2] = {c->user, c->req.a.user};
+    for (int i = 0; i < 2 && !rc && c->flag; i++) {
+        int64_t n = 0;
+        rc = store_tx_dms_of_user_count(tx, pair[i], &n);
+        if (!rc && n > lim(LIM_DMS_PER_USER)) {
+            c->why = i ? "that user has as many DMs as allowed (dms_per_user)"
+                       : "you have as many DMs as allowed (dms_per_user)";
+            rc = -NATTER_ECONFLICT;
+        }
+    }
+    return rc;
 }
 
 static void done_dm_open(void *arg, int rc)
@@ -145,7 +165,7 @@ static void done_dm_open(void *arg, int rc)
     struct api_call *c = arg;
     struct store_room r;
     if (rc || store_room_get(c->v[0], &r))
-        return api__fail(c, rc ? rc : NATTER_EINTERNAL, "could not open the DM");
+        return api__fail(c, rc ? rc : NATTER_EINTERNAL, c->why ? c->why : "could not open the DM");
     if (c->flag) {
         int64_t pair[2] = {r.dm_a, r.dm_b};
         for (int i = 0; i < 2; i++) {

@@ -30,6 +30,9 @@
     X(HEARTBEAT_MS, "heartbeat_ms", 30000, "ping interval; silent peers drop after 2.5x")     \
     X(MAX_HTTP_BODY, "max_http_body", 65536, "REST request body, bytes (413)")               \
     X(GROUP_MEMBERS, "group_members", 1000, "members per group")                             \
+    X(GROUPS_PER_USER, "groups_per_user", 500, "groups one user can be in")                   \
+    X(ROOMS_PER_GROUP, "rooms_per_group", 200, "rooms of one group")                          \
+    X(DMS_PER_USER, "dms_per_user", 1000, "direct-message rooms of one user")                 \
     X(TYPING_PER_S, "typing_per_s", 3, "typing notices per second per socket")               \
     X(PRESENCE_MAX, "presence_max", 500, "online sockets in a group above which presence is not pushed") \
     X(MALFORMED_BURST, "malformed_burst", 10, "bad frames in a row before close 4000")        \

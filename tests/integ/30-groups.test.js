@@ -224,6 +224,41 @@ test('member.add into a full group: conflict', { skip }, async () => {
   await small.stop();
 });
 
+test('groups_per_user, rooms_per_group, dms_per_user: one over is a conflict that names the limit, and leaves nothing behind', { skip }, async () => {
+  const small = await h.startServer({ limits: { groups_per_user: 2, rooms_per_group: 2, dms_per_user: 1 } });
+  const [o, a, b] = [await h.signup(small, 'Lim'), await h.signup(small, 'LimA'), await h.signup(small, 'LimB')];
+  const co = await h.connectAs(small, o);
+  const ca = await h.connectAs(small, a);
+  const over = (name) => (e) => e.code === 'conflict' && e.d.message.includes(name);
+
+  assert.equal(co.hello.d.limits.groups_per_user, 2);
+  const one = (await co.request('group.create', { name: 'one' })).group;
+  const two = (await co.request('group.create', { name: 'two' })).group;
+  await assert.rejects(co.request('group.create', { name: 'three' }), over('groups_per_user'));
+  assert.deepEqual((await co.request('group.list', {})).groups.map((g) => g.name).sort(), ['one', 'two']);
+
+  // a is in a group of its own; a second one fills its quota, a third is refused and not joined
+  await ca.request('group.create', { name: 'mine' });
+  await co.request('member.add', { group: one.id, email: a.email });
+  await assert.rejects(co.request('member.add', { group: two.id, email: a.email }), over('groups_per_user'));
+  assert.deepEqual((await co.request('member.list', { group: two.id })).members.map((m) => m.user.id), [o.user.id]);
+
+  // rooms: general plus one
+  await co.request('room.create', { group: one.id, name: 'second' });
+  await assert.rejects(co.request('room.create', { group: one.id, name: 'third' }), over('rooms_per_group'));
+  assert.equal((await co.request('group.list', {})).groups.find((g) => g.id === one.id).rooms.length, 2);
+
+  // DMs: one each; the existing one opens again, a second is refused and not made
+  await co.request('member.add', { group: two.id, email: b.email });
+  const { dm } = await co.request('dm.open', { user: a.user.id });
+  await assert.rejects(co.request('dm.open', { user: b.user.id }), over('dms_per_user'));
+  assert.equal((await co.request('dm.open', { user: a.user.id })).dm.id, dm.id);
+  assert.deepEqual((await co.request('group.list', {})).dms.map((d) => d.id), [dm.id]);
+  co.close();
+  ca.close();
+  await small.stop();
+});
+
 test('dm.open: needs a shared group, one room per pair, messages flow, read-only once apart', { skip }, async () => {
   const [o, a, s] = await users('Dmo', 'Dma', 'Dms');
   const g = await h.makeGroup(o.c, [a]);

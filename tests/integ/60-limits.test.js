@@ -286,6 +286,21 @@ function tcpQueues(lp, rp) {
   return null;
 }
 
+test('queue_hard bounds what waits behind a frame: one reply bigger than it, to an idle socket, goes out whole', { skip }, async () => {
+  const s = await h.startServer({ limits: { queue_hard: 4096, queue_soft: 2048 } });
+  const u = await h.signup(s, 'Joiner');
+  const c = await h.connectAs(s, u);
+  for (let i = 0; i < 30; i++) await c.request('group.create', { name: `a group with a longish name ${i}` });
+  c.close();
+  // The identify snapshot of 30 groups is over 4 KiB: it is sent, not taken for a slow reader.
+  const again = await h.connectAs(s, u, 'joiner-again');
+  assert.equal(again.snapshot.groups.length, 30);
+  assert.ok(JSON.stringify(again.snapshot).length > 4096);
+  await stillAlive(again);
+  again.close();
+  await s.stop();
+});
+
 test('a slow consumer is closed with 4009 and the others get every message', { skip }, async () => {
   const s = await h.startServer({
     limits: { queue_hard: 65536, queue_soft: 32768, max_body: 20000, send_per_s: 100000, send_burst: 100000 },
