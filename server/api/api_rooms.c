@@ -10,7 +10,7 @@ static int run_room_create(struct store_tx *tx, void *arg)
 {
     struct api_call *c = arg;
     int64_t n = 0;
-    int rc = store_tx_rooms_of_group_count(tx, c->req.a.group, &n);
+    int rc = store_tx_room_count(tx, c->req.a.group, &n);
     if (rc)
         return rc;
     if (n >= lim(LIM_ROOMS_PER_GROUP)) {

@@ -147,9 +147,8 @@ int store_tx_member_delete(struct store_tx *tx, int64_t group, int64_t user);
 int store_tx_member_set_role(struct store_tx *tx, int64_t group, int64_t user, enum role role);
 enum role store_tx_member_role(struct store_tx *tx, int64_t group, int64_t user);
 int store_tx_member_count(struct store_tx *tx, int64_t group, int64_t *out);
-/* For groups_per_user, rooms_per_group and dms_per_user. */
+/* For groups_per_user and dms_per_user (rooms_per_group uses store_tx_room_count). */
 int store_tx_groups_of_user_count(struct store_tx *tx, int64_t user, int64_t *out);
-int store_tx_rooms_of_group_count(struct store_tx *tx, int64_t group, int64_t *out);
 int store_tx_dms_of_user_count(struct store_tx *tx, int64_t user, int64_t *out);
 
 int store_tx_room_insert(struct store_tx *tx, int64_t group, const char *name, int64_t now,

@@ -64,10 +64,10 @@ const char *store__paced_vfs(void);
 const char *store__gather_vfs(void);
 void store__conn_close(struct store_conn *c);
 
-/* A room's last seq is the highest in its log (one seek on room_events' key); no row when there
- * is no such room. */
-#define STORE_LAST_SEQ \
-    "SELECT (SELECT ifnull(max(seq), 0) FROM room_events WHERE room=rooms.id) FROM rooms WHERE id=?"
+/* A room's last seq is the highest in its log (one seek on room_events' key). STORE_LAST_SEQ
+ * has no row when there is no such room. */
+#define STORE_ROOM_LAST_SEQ "(SELECT ifnull(max(seq), 0) FROM room_events WHERE room=rooms.id)"
+#define STORE_LAST_SEQ "SELECT " STORE_ROOM_LAST_SEQ " FROM rooms WHERE id=?"
 
 /* Room seqs (seqs.c): the next seq from memory; forget them all (after a rollback, or when
  * another connection may have written). */

@@ -90,8 +90,8 @@ static void room_row(sqlite3_stmt *st, struct store_room *r)
 }
 
 #define ROOM_COLS                                                                             \
-    "SELECT id, ifnull(group_id,0), ifnull(dm_a,0), ifnull(dm_b,0), "                          \
-    "(SELECT ifnull(max(seq),0) FROM room_events WHERE room=rooms.id), name FROM rooms "
+    "SELECT id, ifnull(group_id,0), ifnull(dm_a,0), ifnull(dm_b,0), " STORE_ROOM_LAST_SEQ      \
+    ", name FROM rooms "
 
 int store_room_get(int64_t room, struct store_room *out)
 {

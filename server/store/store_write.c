@@ -148,11 +148,6 @@ int store_tx_groups_of_user_count(struct store_tx *tx, int64_t user, int64_t *ou
     return store__int(W, out, "SELECT count(*) FROM members WHERE user_id=?", "i", user);
 }
 
-int store_tx_rooms_of_group_count(struct store_tx *tx, int64_t group, int64_t *out)
-{
-    return store__int(W, out, "SELECT count(*) FROM rooms WHERE group_id=?", "i", group);
-}
-
 int store_tx_dms_of_user_count(struct store_tx *tx, int64_t user, int64_t *out)
 {
     return store__int(W, out, "SELECT count(*) FROM rooms WHERE dm_a=?1 OR dm_b=?1", "i", user);
