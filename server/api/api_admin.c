@@ -148,8 +148,8 @@ static int run_bot_create(struct store_tx *tx, void *arg)
     int rc = store_tx_user_insert_bot(tx, email, c->req.a.name, now, &c->v[0]);
     for (const cJSON *g = c->req.a.groups ? c->req.a.groups->child : NULL; g && !rc; g = g->next) {
         int64_t gid = strtoll(g->valuestring + 2, NULL, 10);
-        rc = store_tx_member_insert(tx, gid, c->v[0], ROLE_MEMBER, now);
-        if (rc == -NATTER_ECONFLICT) { /* a foreign key: the group does not exist */
+        rc = api__member_join(c, tx, gid, c->v[0]);
+        if (rc == -NATTER_ECONFLICT && !c->why) { /* a foreign key: the group does not exist */
             c->why = "no such group";
             rc = -NATTER_ENOTFOUND;
         }

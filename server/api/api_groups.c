@@ -188,6 +188,23 @@ int api__groups_within_limit(struct api_call *c, struct store_tx *tx, int64_t us
     return -NATTER_ECONFLICT;
 }
 
+/* Every way into a group (member.add, an invite, a bot's groups) goes through here, so that
+ * each keeps both limits. -NATTER_ECONFLICT with c->why set: a limit; without: the insert's
+ * own conflict (already a member, or no such group). */
+int api__member_join(struct api_call *c, struct store_tx *tx, int64_t group, int64_t user)
+{
+    int64_t n = 0;
+    int rc = store_tx_member_count(tx, group, &n);
+    if (rc)
+        return rc;
+    if (n >= lim(LIM_GROUP_MEMBERS)) {
+        c->why = "the group is full (group_members)";
+        return -NATTER_ECONFLICT;
+    }
+    rc = store_tx_member_insert(tx, group, user, ROLE_MEMBER, api__now());
+    return rc ? rc : api__groups_within_limit(c, tx, user);
+}
+
 static void done_group_create(void *arg, int rc)
 {
     struct api_call *c = arg;
@@ -391,14 +408,7 @@ void api_member_list(struct api_call *c)
 static int run_member_add(struct store_tx *tx, void *arg)
 {
     struct api_call *c = arg;
-    int64_t n = 0;
-    int rc = store_tx_member_count(tx, c->req.a.group, &n);
-    if (rc)
-        return rc;
-    if (n >= lim(LIM_GROUP_MEMBERS))
-        return -NATTER_ETOOLARGE;
-    rc = store_tx_member_insert(tx, c->req.a.group, c->v[0], ROLE_MEMBER, api__now());
-    return rc ? rc : api__groups_within_limit(c, tx, c->v[0]);
+    return api__member_join(c, tx, c->req.a.group, c->v[0]);
 }
 
 static void done_member_add(void *arg, int rc)
@@ -407,8 +417,6 @@ static void done_member_add(void *arg, int rc)
     int64_t group = c->req.a.group, who = c->v[0];
     if (rc == -NATTER_ECONFLICT)
         return api__fail(c, rc, c->why ? c->why : "already a member of this group");
-    if (rc == -NATTER_ETOOLARGE)
-        return api__fail(c, NATTER_ECONFLICT, "the group is full (group_members)");
     if (rc)
         return api__fail(c, rc, "could not add the member");
     cJSON *d = group_event(group, c->user);

@@ -165,6 +165,7 @@ int api__invite_insert(struct store_tx *tx, int64_t group, const char *email, in
 /* Inside a job that has just added user to a group: -NATTER_ECONFLICT, with c->why, when that
  * puts the user over groups_per_user (the job is then rolled back). */
 int api__groups_within_limit(struct api_call *c, struct store_tx *tx, int64_t user);
+int api__member_join(struct api_call *c, struct store_tx *tx, int64_t group, int64_t user);
 /* Accepts invite inv for user inside a job: membership, state. c->why explains failures. */
 int api__invite_take(struct api_call *c, struct store_tx *tx, const struct store_invite *inv,
                      const char *email);

@@ -69,20 +69,10 @@ int api__invite_take(struct api_call *c, struct store_tx *tx, const struct store
         c->why = "invite expired";
         return -NATTER_ECONFLICT;
     }
-    int64_t n = 0;
-    int rc = store_tx_member_count(tx, inv->group, &n);
-    if (!rc && n >= lim(LIM_GROUP_MEMBERS)) {
-        c->why = "the group is full";
-        return -NATTER_ECONFLICT;
-    }
     c->v[2] = 1; /* newly joined */
-    if (!rc) {
-        rc = store_tx_member_insert(tx, inv->group, c->user, ROLE_MEMBER, api__now());
-        if (rc == -NATTER_ECONFLICT)
-            rc = 0, c->v[2] = 0; /* already in: accepting still uses up the invite */
-        else if (!rc)
-            rc = api__groups_within_limit(c, tx, c->user);
-    }
+    int rc = api__member_join(c, tx, inv->group, c->user);
+    if (rc == -NATTER_ECONFLICT && !c->why)
+        rc = 0, c->v[2] = 0; /* already in: accepting still uses up the invite */
     if (!rc)
         rc = store_tx_invite_set_state(tx, inv->id, "accepted");
     c->v[4] = inv->group;

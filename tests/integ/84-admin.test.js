@@ -291,6 +291,33 @@ test('bots: create (token shown once), identify over WS and talk in the group, R
   for (const c of [xc, bc, lc]) c.close();
 });
 
+test('admin.bots.create keeps groups_per_user and group_members: a conflict that names the limit, and no bot', { skip, ...T }, async () => {
+  const small = await o.startNatter({ limits: { groups_per_user: 2, group_members: 2 } });
+  try {
+    const adm = await o.setupAdmin(small, 'Small Admin');
+    const [x, y, z] = [await h.signup(small, 'Owner X'), await h.signup(small, 'Owner Y'), await h.signup(small, 'Owner Z')];
+    const [xc, yc, zc] = [await h.connectAs(small, x, 'X'), await h.connectAs(small, y, 'Y'), await h.connectAs(small, z, 'Z')];
+    const g1 = (await xc.request('group.create', { name: 'one' })).group.id;
+    const g2 = (await xc.request('group.create', { name: 'two' })).group.id;
+    const g3 = (await yc.request('group.create', { name: 'full' })).group.id;
+    await yc.request('member.add', { group: g3, email: z.email });
+    const g4 = (await zc.request('group.create', { name: 'four' })).group.id;
+    const bot = (groups) => h.rest(small, 'admin.bots.create', { name: 'Greedy Bot', groups }, adm.adminToken);
+    o.assertRestError(await bot([g1, g2, g4]), 409, 'conflict', 'a bot in three groups, groups_per_user 2', /groups_per_user/);
+    o.assertRestError(await bot([g3]), 409, 'conflict', 'a bot into a full group', /group_members/);
+    for (const [c, g] of [[xc, g1], [xc, g2], [zc, g4]]) {
+      const { members } = await c.request('member.list', { group: g });
+      assert.equal(members.length, 1, 'a refused bot joins nothing');
+    }
+    const ok = await o.ok(small, 'admin.bots.create', { name: 'Fair Bot', groups: [g1, g4] }, adm.adminToken);
+    const bc = await h.connect(small, { token: ok.token, label: 'fair' });
+    assert.deepEqual(bc.snapshot.groups.map((g) => g.id).sort(), [g1, g4].sort());
+    for (const c of [xc, yc, zc, bc]) c.close();
+  } finally {
+    await small.stop();
+  }
+});
+
 test('admin invites: bulk send (mails go out), list with filters, revoke, resend (new code, new mail), bulk limit', { skip, ...T }, async () => {
   const x = await h.signup(srv, 'Invitee Host');
   const xc = await h.connectAs(srv, x, 'Host');
