@@ -90,38 +90,64 @@ const struct proto_op *proto_op_find(const char *name, size_t len)
     return NULL;
 }
 
+/* Decodes the code point at *p and moves past it; -1 for anything that is not UTF-8 (an
+ * overlong form, a surrogate, past U+10FFFF, a sequence cut short). */
+static long next_cp(const unsigned char **pp, const unsigned char *end)
+{
+    const unsigned char *p = *pp;
+    unsigned c = *p++;
+    int more;
+    unsigned min;
+    if (c < 0x80) {
+        *pp = p;
+        return c;
+    } else if ((c & 0xe0) == 0xc0) {
+        more = 1, min = 0x80, c &= 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+        more = 2, min = 0x800, c &= 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+        more = 3, min = 0x10000, c &= 0x07;
+    } else {
+        return -1;
+    }
+    if (end - p < more)
+        return -1;
+    while (more--) {
+        if ((*p & 0xc0) != 0x80)
+            return -1;
+        c = (c << 6) | (*p++ & 0x3f);
+    }
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+        return -1;
+    *pp = p;
+    return (long)c;
+}
+
 long proto_utf8_count(const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
     long n = 0;
     while (p < end) {
-        unsigned c = *p++;
-        int more;
-        unsigned min;
-        if (c < 0x80) {
-            n++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            more = 1, min = 0x80, c &= 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            more = 2, min = 0x800, c &= 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            more = 3, min = 0x10000, c &= 0x07;
-        } else {
-            return -1;
-        }
-        if (end - p < more)
-            return -1;
-        while (more--) {
-            if ((*p & 0xc0) != 0x80)
-                return -1;
-            c = (c << 6) | (*p++ & 0x3f);
-        }
-        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+        if (next_cp(&p, end) < 0)
             return -1;
         n++;
     }
     return n;
+}
+
+/* Names show in member lists and headers, where an invisible control can make one name pass
+ * for another: C0, DEL and C1 controls, the line and paragraph separators and the bidi
+ * embedding, override and isolate controls are refused. Message bodies keep them (RTL text). */
+static bool name_has_ctrl(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
+    while (p < end) {
+        long c = next_cp(&p, end);
+        if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029 ||
+            (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069))
+            return true;
+    }
+    return false;
 }
 
 static bool has_ctrl(const char *s, bool allow_newlines)
@@ -278,8 +304,9 @@ static int take(struct proto_args *a, int slot, const cJSON *v, char *err)
     }
     switch (slot) {
     case A_NAME:
-        if (cps < 1 || cps > lim(LIM_MAX_NAME) || has_ctrl(s, false))
-            return fail(err, -NATTER_EBADREQ, name, "1..max_name characters, no control characters");
+        if (cps < 1 || cps > lim(LIM_MAX_NAME) || name_has_ctrl(s))
+            return fail(err, -NATTER_EBADREQ, name,
+                        "1..max_name characters, no control or bidi override characters");
         a->name = s;
         return 0;
     case A_EMAIL:

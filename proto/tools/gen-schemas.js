@@ -44,8 +44,8 @@ const defs = {
     description: 'Client message id for idempotent sends: [A-Za-z0-9_-], 1..max_cid (default 64) bytes.',
   },
   Name: {
-    type: 'string', minLength: 1, pattern: '^[^\\u0000-\\u001F\\u007F-\\u009F]+$',
-    description: 'A display name (user, group or room): 1..max_name (default 64) code points, no control characters.',
+    type: 'string', minLength: 1, pattern: '^[^\\u0000-\\u001F\\u007F-\\u009F\\u2028-\\u202E\\u2066-\\u2069]+$',
+    description: 'A display name (user, group or room): 1..max_name (default 64) code points, no control, line separator or bidi override characters.',
   },
   Body: { type: 'string', minLength: 1, description: 'A message body: 1..max_body (default 4000) Unicode code points.' },
   Email: {

@@ -136,6 +136,14 @@ test('profile.get and profile.update over WS and REST; members see member.update
   await assert.rejects(ca.request('profile.update', { name: '' }), { code: 'bad_request' });
   await assert.rejects(ca.request('profile.update', { name: 'x'.repeat(65) }), { code: 'bad_request' });
   await assert.rejects(ca.request('profile.update', { name: 'a\u0007b' }), { code: 'bad_request' });
+  // A name that would pass for another: a C1 control, a line separator, bidi overrides and isolates.
+  for (const bad of ['a\u0085b', 'a\u2028b', 'Dee\u202Egnp.exe', '\u2067Dee\u2069']) {
+    await assert.rejects(ca.request('profile.update', { name: bad }), { code: 'bad_request' }, JSON.stringify(bad));
+  }
+  // Right-to-left scripts and emoji sequences are names like any other.
+  for (const good of ['שלום', '👩\u200D💻 Dee']) {
+    assert.equal((await ca.request('profile.update', { name: good })).user.name, good);
+  }
   for (const c of [ca, cb, cs]) c.close();
 });
 

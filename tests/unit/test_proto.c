@@ -439,7 +439,8 @@ static void test_strings(void)
     struct sbuf b;
 
     sbuf_init(&b);
-    /* Names: 1..64 code points, multi-byte characters count once, no control characters. */
+    /* Names: 1..64 code points, multi-byte characters count once, no control or bidi override
+     * characters. */
     sbuf_reset(&b);
     for (int i = 0; i < 64; i++)
         sbuf_adds(&b, "\xc3\xa9");
@@ -452,10 +453,19 @@ static void test_strings(void)
     CHECK_EQ_INT(str_rc("group.create", "name", b.p, NULL), -NATTER_EBADREQ);
     static const char *const bad_names[] = {"", "a\\nb", "a\\tb", "a\\rb", "\\u0001",
                                             "x\\u001f", "del\x7f", "\xff", "\xc3", "\xc0\xaf",
-                                            "\xed\xa0\x80", NULL};
+                                            "\xed\xa0\x80",
+                                            /* C1 (U+0085), LS, PS, RLO, LRE, PDF, RLI, PDI */
+                                            "a\xc2\x85", "a\xe2\x80\xa8", "a\xe2\x80\xa9",
+                                            "evil\xe2\x80\xaetxt.exe", "\xe2\x80\xaax",
+                                            "x\xe2\x80\xac", "\xe2\x81\xa7x", "x\xe2\x81\xa9",
+                                            NULL};
     for (int i = 0; bad_names[i]; i++)
         CHECK_EQ_INT(str_rc("group.create", "name", bad_names[i], NULL), -NATTER_EBADREQ);
     CHECK_EQ_INT(str_rc("group.create", "name", "a b \xf0\x9f\x98\x80", NULL), 0);
+    /* Right-to-left script, NBSP and the zero-width joiner of emoji sequences stay allowed. */
+    CHECK_EQ_INT(str_rc("group.create", "name", "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d", NULL), 0);
+    CHECK_EQ_INT(str_rc("group.create", "name", "a\xc2\xa0" "b", NULL), 0);
+    CHECK_EQ_INT(str_rc("group.create", "name", "\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb", NULL), 0);
     CHECK_EQ_INT(str_rc("profile.update", "name", "", NULL), -NATTER_EBADREQ);
 
     /* Bodies: 1..max_body code points; over it is too_large, counted in code points. */
