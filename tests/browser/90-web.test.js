@@ -1,0 +1,145 @@
+'use strict';
+// The web client in real headless Chromium (Debian's, driven by playwright-core) against a real
+// server: sign-up, a group, adding a member, live messages both ways, edits, text that looks like
+// HTML, reload, a server restart, log out and a wrong password, all through the page as a person
+// would use it.
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const h = require('../integ/lib/harness');
+
+const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+const skip = h.binaryMissing() || (!fs.existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM} (scripts/deps.sh --browser)`);
+const T = { timeout: 120000 };
+const WAIT = { timeout: 15000 };
+
+let srv;
+let browser;
+
+before(async () => {
+  if (skip) return;
+  const { chromium } = require('playwright-core');
+  srv = await h.startServer();
+  // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+});
+
+after(async () => {
+  await browser?.close();
+  await srv?.stop();
+  srv?.cleanup();
+});
+
+/** A fresh browser profile on the app's page, with the page's errors collected. */
+async function openApp() {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(String(e)));
+  await page.goto(`${srv.url}/`);
+  return page;
+}
+
+async function signUp(page, name) {
+  const email = `${name.split(' ')[0].toLowerCase()}-${h.uid()}@example.test`;
+  const password = `pw-${h.uid()}-secret`;
+  await page.click('#mode-signup');
+  await page.fill('input[name=display_name]', name);
+  await page.fill('input[name=email]', email);
+  await page.fill('input[name=password]', password);
+  await page.click('#auth-submit');
+  await page.locator('#chat-view').waitFor({ state: 'visible', ...WAIT });
+  await page.locator('#conn-status', { hasText: 'Online' }).waitFor(WAIT);
+  return { email, password, name };
+}
+
+async function submitDialog(page, field, value) {
+  const dlg = page.locator('dialog[open]');
+  await dlg.locator(`input[name=${field}]`).fill(value);
+  await dlg.locator('button[type=submit]').click();
+  await dlg.waitFor({ state: 'detached', ...WAIT });
+}
+
+async function say(page, text) {
+  await page.fill('#composer-input', text);
+  await page.press('#composer-input', 'Enter');
+  // Acknowledged: in the timeline, no longer "Sending…".
+  await page.locator('#messages li.msg:not(.sending) .body', { hasText: text }).waitFor(WAIT);
+}
+
+const bodies = (page) => page.locator('#messages li.msg .body').allTextContents();
+const seen = (page, text) => page.locator('#messages li.msg .body', { hasText: text }).waitFor(WAIT);
+
+test('two people in two browsers: sign up, make a group, add a member, talk live, edit, reload', { skip, ...T }, async () => {
+  const a = await openApp();
+  const b = await openApp();
+  const alice = await signUp(a, 'Alice Liddell');
+  const bob = await signUp(b, 'Bob Cratchit');
+  assert.equal(await a.textContent('#me-name'), 'Alice Liddell');
+
+  // A group from the welcome screen; its first room opens.
+  await a.click('.welcome button');
+  await submitDialog(a, 'name', 'Tea Party');
+  await a.locator('#nav-list h2', { hasText: 'Tea Party' }).waitFor(WAIT);
+  await a.locator('#room-title', { hasText: '# general' }).waitFor(WAIT);
+
+  // Bob is added by email; his page gets the group and opens its room without a reload.
+  await a.click('#member-actions button:has-text("Add member")');
+  await submitDialog(a, 'email', bob.email);
+  await b.locator('.toast', { hasText: 'You were added to Tea Party' }).waitFor(WAIT);
+  await b.locator('#room-title', { hasText: '# general' }).waitFor(WAIT);
+  await a.locator('#member-list .member-name', { hasText: 'Bob Cratchit' }).waitFor(WAIT);
+
+  // Live both ways.
+  await say(a, 'Hello Bob, tea?');
+  await seen(b, 'Hello Bob, tea?');
+  await say(b, 'Yes please');
+  await seen(a, 'Yes please');
+  assert.deepEqual(await bodies(a), ['Hello Bob, tea?', 'Yes please']);
+  assert.deepEqual(await bodies(b), ['Hello Bob, tea?', 'Yes please']);
+
+  // Up in an empty composer edits your last message; Bob sees the new text, marked edited.
+  await a.focus('#composer-input');
+  await a.press('#composer-input', 'ArrowUp');
+  await a.fill('.edit-input', 'Hello Bob, more tea?');
+  await a.press('.edit-input', 'Enter');
+  await b.locator('#messages li.msg .body', { hasText: 'Hello Bob, more tea? (edited)' }).waitFor(WAIT);
+
+  // Text that looks like HTML stays text.
+  const html = '<img src=x onerror="window.pwned=1"><b>bold</b>';
+  await say(a, html);
+  await seen(b, html);
+  assert.equal(await b.locator('#messages img, #messages li.msg b').count(), 0, 'no element from a message body');
+  assert.equal(await b.evaluate(() => window.pwned), undefined);
+
+  // A reload keeps Bob logged in, in the same room, with the history in order.
+  await b.reload();
+  await b.locator('#conn-status', { hasText: 'Online' }).waitFor(WAIT);
+  await seen(b, html);
+  assert.deepEqual(await bodies(b), ['Hello Bob, more tea? (edited)', 'Yes please', html]);
+
+  // The server restarts: both pages come back on their own and nothing is lost or repeated.
+  await srv.restart();
+  for (const p of [a, b]) await p.locator('#conn-status', { hasText: 'Online' }).waitFor({ timeout: 30000 });
+  await say(b, 'Still here');
+  await seen(a, 'Still here');
+  assert.deepEqual(await bodies(a), ['Hello Bob, more tea? (edited)', 'Yes please', html, 'Still here']);
+
+  // Logging out ends the session for good; a wrong password is an error on the form.
+  await a.click('#logout');
+  await a.locator('#auth-view').waitFor({ state: 'visible', ...WAIT });
+  await a.reload();
+  await a.locator('#auth-view').waitFor({ state: 'visible', ...WAIT });
+  await a.fill('input[name=email]', alice.email);
+  await a.fill('input[name=password]', 'not-the-password');
+  await a.click('#auth-submit');
+  await a.waitForFunction(() => document.querySelector('#auth-error').textContent.length > 0, null, WAIT);
+  assert.equal(await a.isVisible('#chat-view'), false);
+  await a.fill('input[name=password]', alice.password);
+  await a.click('#auth-submit');
+  await seen(a, 'Still here');
+
+  assert.deepEqual([...a.errors, ...b.errors], [], 'no uncaught errors in either page');
+  await a.context().close();
+  await b.context().close();
+});
