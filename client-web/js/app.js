@@ -144,6 +144,7 @@ function setAuthMode(mode) {
   $('#mode-login').setAttribute('aria-pressed', String(!signup));
   $('#mode-signup').setAttribute('aria-pressed', String(signup));
   $('#name-field').hidden = !signup;
+  $('#forgot-row').hidden = signup;
   $('#auth-form').display_name.required = signup;
   $('#auth-form').password.autocomplete = signup ? 'new-password' : 'current-password';
   $('#auth-title').textContent = signup ? 'Create your account' : 'Welcome back';
@@ -214,6 +215,60 @@ function stopChat() {
   sessionStorage.removeItem('natter.room');
 }
 
+// ---------- forgotten password, profile ----------
+
+function forgotPassword() {
+  ui.formDialog({
+    title: 'Reset your password',
+    intro: 'We will email you a code to set a new password with.',
+    fields: [{ name: 'email', label: 'Email', type: 'email', autocomplete: 'email',
+      value: $('#auth-form').email.value.trim() }],
+    submit: 'Email me a code',
+    onSubmit: async ({ email }) => {
+      if (!email.includes('@')) throw new Error('Enter your email address.');
+      try { await rest('auth.reset.request', { email }); } catch (e) { throw new Error(describe(e)); }
+      setTimeout(() => confirmReset(email)); // once this dialog has closed
+    },
+  });
+}
+
+function confirmReset(email) {
+  ui.formDialog({
+    title: 'Check your email',
+    intro: `If ${email} has an account, a code is on its way. It works for a few minutes only.`,
+    fields: [
+      { name: 'code', label: 'Code from the email', autocomplete: 'one-time-code', maxlength: 16 },
+      { name: 'password', label: 'New password', type: 'password', autocomplete: 'new-password' },
+    ],
+    submit: 'Set password',
+    onSubmit: async ({ code, password }) => {
+      if (password.length < 8) throw new Error('Passwords have at least 8 characters.');
+      try {
+        await rest('auth.reset.confirm', { email, code: code.replace(/\s+/g, ''), password });
+        auth.save(await rest('auth.login', { email, password }));
+      } catch (e) { throw new Error(describe(e)); }
+      startChat();
+      ui.toast('Your password was changed, and your other devices were logged out.');
+    },
+  });
+}
+
+function editProfile() {
+  ui.formDialog({
+    title: 'Your profile',
+    intro: 'Your name is what people see next to your messages.',
+    fields: [{ name: 'name', label: 'Display name', value: state.me?.name, maxlength: 64, autocomplete: 'nickname' }],
+    submit: 'Save',
+    onSubmit: async ({ name }) => {
+      let res;
+      try { res = await call('profile.update', { name }); } catch (e) { throw new Error(describe(e)); }
+      state.me.name = res.user.name;
+      state.users.set(res.user.id, res.user.name);
+      render();
+    },
+  });
+}
+
 async function logout() {
   const a = auth.current();
   conn.session?.stop();
@@ -229,6 +284,8 @@ function bind() {
   $('#mode-signup').addEventListener('click', () => setAuthMode('signup'));
   $('#auth-form').addEventListener('submit', submitAuth);
   $('#logout').addEventListener('click', logout);
+  $('#forgot').addEventListener('click', forgotPassword);
+  $('#edit-profile').addEventListener('click', editProfile);
   $('#new-group').addEventListener('click', ctx.createGroup);
   $('#load-older').addEventListener('click', loadOlder);
   $('#timeline').addEventListener('scroll', (ev) => { if (ev.target.scrollTop < 40) loadOlder(); });

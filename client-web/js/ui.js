@@ -112,7 +112,9 @@ export function formDialog({ title, intro, fields, submit, onSubmit }) {
   const dlg = h('dialog', { class: 'dialog', 'aria-label': title }, form);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    const values = Object.fromEntries(inputs.map((el) => [el.name, el.value.trim()]));
+    // Passwords are taken as typed: a space at either end is part of one.
+    const values = Object.fromEntries(inputs.map((el) => [el.name,
+      el.type === 'password' ? el.value : el.value.trim()]));
     submitBtn.disabled = true;
     error.textContent = '';
     try {

@@ -1,12 +1,15 @@
 'use strict';
 // The web client in real headless Chromium (Debian's, driven by playwright-core) against a real
 // server: sign-up, a group, adding a member, live messages both ways, edits, text that looks like
-// HTML, reload, a server restart, log out and a wrong password, all through the page as a person
+// HTML, reload, a server restart, log out, a wrong password, a forgotten password (the code comes
+// by mail through the SMTP stand-in) and a new display name, all through the page as a person
 // would use it.
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const h = require('../integ/lib/harness');
+const o = require('../integ/lib/outbound');
+const { SmtpStandin } = require('../integ/lib/smtp-standin');
 
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 const skip = h.binaryMissing() || (!fs.existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM} (scripts/deps.sh --browser)`);
@@ -14,12 +17,15 @@ const T = { timeout: 120000 };
 const WAIT = { timeout: 15000 };
 
 let srv;
+let smtp;
 let browser;
 
 before(async () => {
   if (skip) return;
   const { chromium } = require('playwright-core');
-  srv = await h.startServer();
+  smtp = await SmtpStandin.start();
+  // No --public-url: the page's origin is the server's own address.
+  srv = await o.startNatter({ smtp, publicUrl: null });
   // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
 });
@@ -28,6 +34,7 @@ after(async () => {
   await browser?.close();
   await srv?.stop();
   srv?.cleanup();
+  await smtp?.stop();
 });
 
 /** A fresh browser profile on the app's page, with the page's errors collected. */
@@ -142,4 +149,52 @@ test('two people in two browsers: sign up, make a group, add a member, talk live
   assert.deepEqual([...a.errors, ...b.errors], [], 'no uncaught errors in either page');
   await a.context().close();
   await b.context().close();
+});
+
+test('a forgotten password is reset with the mailed code, which logs in; the display name is edited in the page', { skip, ...T }, async () => {
+  const carol = await h.signup(srv, 'Carol');
+  const dave = await h.signup(srv, 'Dave');
+  const dc = await h.connectAs(srv, dave);
+  const cc = await h.connectAs(srv, carol);
+  await h.makeGroup(cc, [dave], 'Book Club');
+  cc.close();
+
+  const page = await openApp();
+  await page.fill('input[name=email]', carol.email);
+  await page.click('#forgot');
+  const ask = page.locator('dialog[open]');
+  assert.equal(await ask.locator('input[name=email]').inputValue(), carol.email, 'the address typed on the form');
+  await ask.locator('button[type=submit]').click();
+  const check = page.locator('dialog[open]', { hasText: 'Check your email' });
+  await check.waitFor(WAIT);
+  const mail = await smtp.waitForTo(carol.email, o.MAIL_WAIT_MS);
+  const code = mail.parsed.text.match(/(?<![0-9])[0-9]{8}(?![0-9])/)[0];
+
+  // A wrong code is an error in the dialog, which stays open; the right one logs in.
+  const wrong = String((Number(code) + 1) % 1e8).padStart(8, '0');
+  const newPassword = ` new pass ${h.uid()} `; // spaces at the ends are part of it
+  await check.locator('input[name=code]').fill(wrong);
+  await check.locator('input[name=password]').fill(newPassword);
+  await check.locator('button[type=submit]').click();
+  await check.locator('.form-error', { hasText: 'invalid or expired code' }).waitFor(WAIT);
+  await check.locator('input[name=code]').fill(code);
+  await check.locator('button[type=submit]').click();
+  await page.locator('#conn-status', { hasText: 'Online' }).waitFor(WAIT);
+  await page.locator('#nav-list h2', { hasText: 'Book Club' }).waitFor(WAIT);
+  assert.equal((await h.rest(srv, 'auth.login', { email: carol.email, password: carol.password })).status, 401, 'the old password is gone');
+  assert.equal((await h.rest(srv, 'auth.login', { email: carol.email, password: newPassword })).status, 200, 'the new one works as typed');
+
+  // A new display name: the page shows it, and the other members are told.
+  await page.click('#edit-profile');
+  const prof = page.locator('dialog[open]');
+  assert.equal(await prof.locator('input[name=name]').inputValue(), 'Carol');
+  await prof.locator('input[name=name]').fill('Carol Danvers');
+  await prof.locator('button[type=submit]').click();
+  await page.locator('#me-name', { hasText: 'Carol Danvers' }).waitFor(WAIT);
+  const ev = await dc.waitFor((e) => e.op === 'member.updated' && e.d.user.id === carol.user.id);
+  assert.equal(ev.d.user.name, 'Carol Danvers');
+
+  assert.deepEqual(page.errors, [], 'no uncaught errors in the page');
+  dc.close();
+  await page.context().close();
 });
