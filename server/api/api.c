@@ -125,6 +125,7 @@ void api__free(struct api_call *c)
     proto_req_free(&c->req);
     free(c->text);
     free(c->ids);
+    free(c->heirs);
     sbuf_cleanup(&c->ev);
     sbuf_cleanup(&c->ev2);
     memset(c->hash, 0, sizeof c->hash);

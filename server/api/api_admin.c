@@ -51,12 +51,28 @@ void api_admin_users_list(struct api_call *c)
     api__ok(c, res);
 }
 
+/* A deleted account's groups pass to their heirs (store_tx_groups_with_heirs), so that no
+ * group is left without an owner. */
+static int hand_over_groups(struct api_call *c, struct store_tx *tx, int64_t user)
+{
+    free(c->heirs);
+    int rc = store_tx_groups_with_heirs(tx, user, &c->heirs, &c->nids);
+    for (size_t i = 0; i < c->nids && !rc; i++) {
+        int64_t g = c->heirs[i].group, heir = c->heirs[i].heir;
+        if (heir && !(rc = store_tx_member_set_role(tx, g, heir, ROLE_OWNER)))
+            rc = store_tx_group_set_owner(tx, g, heir);
+    }
+    return rc;
+}
+
 static int run_user_change(struct store_tx *tx, void *arg)
 {
     struct api_call *c = arg;
     bool del = c->req.op->id == OP_ADMIN_USERS_DELETE;
     bool off = !proto_has(&c->req, A_DISABLED) || c->req.a.disabled;
-    int rc = del ? store_tx_user_scrub(tx, c->req.a.user)
+    int rc = del ? hand_over_groups(c, tx, c->req.a.user) : 0;
+    if (!rc)
+        rc = del ? store_tx_user_scrub(tx, c->req.a.user)
                  : store_tx_user_set_disabled(tx, c->req.a.user, off);
     cJSON *detail = NULL;
     if (!del) {
@@ -74,11 +90,11 @@ static void done_user_change(void *arg, int rc)
                   c->req.a.disabled;
     if (rc)
         return api__fail(c, rc, "could not change the user");
+    for (size_t i = 0; c->heirs && i < c->nids; i++)
+        api__member_gone(c->heirs[i].group, user, c->user, c->heirs[i].heir);
     api__ok(c, NULL);
-    if (closes) {
-        /* Their group memberships are gone after a delete: drop the subscriptions too. */
+    if (closes)
         api__close_session(user, 0, 4003, "account disabled");
-    }
 }
 
 static void user_change(struct api_call *c)

@@ -332,12 +332,23 @@ static void done_member_remove(void *arg, int rc)
     int64_t group = c->req.a.group, who = c->v[0];
     if (rc)
         return api__fail(c, rc, "could not remove the member");
-    api__user_leave_group(who, group);
-    cJSON *d = group_event(group, c->user);
-    proto_add_id(d, "user", 'u', who);
-    api__publish_json(TOPIC_GROUP(group), "member.left", d, 0);
+    api__member_gone(group, who, c->user, 0);
     api__to_user(who, "group.left", group_event(group, c->user), 0);
     api__ok(c, NULL);
+}
+
+void api__member_gone(int64_t group, int64_t who, int64_t actor, int64_t heir)
+{
+    api__user_leave_group(who, group);
+    cJSON *d = group_event(group, actor);
+    proto_add_id(d, "user", 'u', who);
+    api__publish_json(TOPIC_GROUP(group), "member.left", d, 0);
+    if (heir) {
+        d = group_event(group, actor);
+        proto_add_id(d, "user", 'u', heir);
+        cJSON_AddStringToObject(d, "role", role_name(ROLE_OWNER));
+        api__publish_json(TOPIC_GROUP(group), "member.role", d, 0);
+    }
 }
 
 void api_group_leave(struct api_call *c)

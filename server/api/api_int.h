@@ -39,6 +39,7 @@ struct api_call {
     char aud[8];                       /* audience of tokens to mint: chat or admin */
     int64_t *ids;                      /* malloc'd list (rooms of a deleted group) */
     size_t nids;
+    struct store_heir *heirs;          /* malloc'd: groups of a deleted account, nids of them */
     struct sbuf ev;          /* event frame text built by a job */
     struct sbuf ev2;
 };
@@ -166,6 +167,9 @@ int api__invite_insert(struct store_tx *tx, int64_t group, const char *email, in
  * puts the user over groups_per_user (the job is then rolled back). */
 int api__groups_within_limit(struct api_call *c, struct store_tx *tx, int64_t user);
 int api__member_join(struct api_call *c, struct store_tx *tx, int64_t group, int64_t user);
+/* Tells a group that `who` left it (actor: who made them go) and, when heir is not 0, that the
+ * group passed to heir. */
+void api__member_gone(int64_t group, int64_t who, int64_t actor, int64_t heir);
 /* Accepts invite inv for user inside a job: membership, state. c->why explains failures. */
 int api__invite_take(struct api_call *c, struct store_tx *tx, const struct store_invite *inv,
                      const char *email);

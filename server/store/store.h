@@ -149,6 +149,14 @@ enum role store_tx_member_role(struct store_tx *tx, int64_t group, int64_t user)
 int store_tx_member_count(struct store_tx *tx, int64_t group, int64_t *out);
 /* For groups_per_user and dms_per_user (rooms_per_group uses store_tx_room_count). */
 int store_tx_groups_of_user_count(struct store_tx *tx, int64_t user, int64_t *out);
+/* The groups `user` is in, each with the member who takes it over when the user owns it and
+ * goes (its longest-standing admin, else its longest-standing member; 0 when no one is left,
+ * or when the user does not own it). Freed with free(). */
+struct store_heir {
+    int64_t group, heir;
+};
+int store_tx_groups_with_heirs(struct store_tx *tx, int64_t user, struct store_heir **out,
+                               size_t *n);
 int store_tx_dms_of_user_count(struct store_tx *tx, int64_t user, int64_t *out);
 
 int store_tx_room_insert(struct store_tx *tx, int64_t group, const char *name, int64_t now,

@@ -148,6 +148,25 @@ int store_tx_groups_of_user_count(struct store_tx *tx, int64_t user, int64_t *ou
     return store__int(W, out, "SELECT count(*) FROM members WHERE user_id=?", "i", user);
 }
 
+static void heir_row(sqlite3_stmt *st, void *p)
+{
+    struct store_heir *h = p;
+    h->group = sqlite3_column_int64(st, 0);
+    h->heir = sqlite3_column_int64(st, 1);
+}
+
+int store_tx_groups_with_heirs(struct store_tx *tx, int64_t user, struct store_heir **out,
+                               size_t *n)
+{
+    sqlite3_stmt *st = store__q(W, "SELECT m.group_id, CASE WHEN m.role='owner' THEN "
+                                   "coalesce((SELECT x.user_id FROM members x WHERE "
+                                   "x.group_id=m.group_id AND x.user_id<>m.user_id ORDER BY "
+                                   "x.role='admin' DESC, x.joined, x.user_id LIMIT 1), 0) "
+                                   "ELSE 0 END FROM members m WHERE m.user_id=? ORDER BY 1",
+                                "i", user);
+    return store__collect(st, sizeof **out, heir_row, (void **)out, n);
+}
+
 int store_tx_dms_of_user_count(struct store_tx *tx, int64_t user, int64_t *out)
 {
     return store__int(W, out, "SELECT count(*) FROM rooms WHERE dm_a=?1 OR dm_b=?1", "i", user);

@@ -210,6 +210,38 @@ test('admin.users.list / disable (sockets close 4003, login fails) / enable / de
   xc.close();
 });
 
+test('admin.users.delete of an owner: each group passes to its longest-standing admin, else member; the members are told', { skip, ...T }, async () => {
+  const [own, mem, adm, other] = [await h.signup(srv, 'Old Owner'), await h.signup(srv, 'Early Member'),
+    await h.signup(srv, 'Later Admin'), await h.signup(srv, 'Other Owner')];
+  const oc = await h.connectAs(srv, own, 'owner');
+  const mc = await h.connectAs(srv, mem, 'member');
+  const ac = await h.connectAs(srv, adm, 'admin');
+  const xc = await h.connectAs(srv, other, 'other');
+  const withAdmin = await h.makeGroup(oc, [mem, adm], 'Has an admin');
+  await oc.request('member.role', { group: withAdmin.id, user: adm.user.id, role: 'admin' });
+  const membersOnly = await h.makeGroup(oc, [mem, adm], 'Members only');
+  const alone = await h.makeGroup(oc, [], 'Alone');
+  const notOwned = await h.makeGroup(xc, [own], 'Not owned');
+
+  assert.deepEqual(await aok('admin.users.delete', { user: own.user.id }), { ok: true });
+  const passed = (c, g, heir) => c.waitFor((e) => e.op === 'member.role' && e.d.group === g.id && e.d.user === heir && e.d.role === 'owner');
+  const left = (c, g) => c.waitFor((e) => e.op === 'member.left' && e.d.group === g.id && e.d.user === own.user.id);
+  // An admin is preferred over a member who joined earlier; without admins, the earliest member.
+  await Promise.all([passed(mc, withAdmin, adm.user.id), left(mc, withAdmin), passed(ac, membersOnly, mem.user.id),
+    left(ac, membersOnly), left(xc, notOwned)]);
+  const { groups } = await aok('admin.groups.list', {});
+  const row = (g) => groups.find((r) => r.id === g.id);
+  assert.deepEqual(row(withAdmin), { id: withAdmin.id, name: 'Has an admin', owner: adm.user.id, members: 2 });
+  assert.deepEqual(row(membersOnly), { id: membersOnly.id, name: 'Members only', owner: mem.user.id, members: 2 });
+  assert.deepEqual(row(notOwned), { id: notOwned.id, name: 'Not owned', owner: other.user.id, members: 1 });
+  assert.equal(row(alone).members, 0, 'a group with no one left stays, empty');
+  assert.equal(xc.events.filter((e) => e.op === 'member.role').length, 0, 'nothing passes in a group it did not own');
+  // The heirs can act as owners.
+  await ac.request('group.rename', { group: withAdmin.id, name: 'Has a new owner' });
+  await mc.request('member.role', { group: membersOnly.id, user: adm.user.id, role: 'admin' });
+  for (const c of [mc, ac, xc]) c.close();
+});
+
 test('admin.groups.list and admin.groups.members', { skip, ...T }, async () => {
   const x = await h.signup(srv, 'Lister');
   const y = await h.signup(srv, 'Listed');
