@@ -6,6 +6,7 @@ import {
   removeRoom, resetTimeline, typingNames, resetState,
 } from './state.js';
 import * as ui from './ui.js';
+import * as manage from './manage.js';
 import {
   conn, ctx, call, describe, render, openRoom, ensureLoaded, defaultRoom, loadOlder, fillGap,
   loadMembers, sendMessage, resendWaiting, typed,
@@ -286,6 +287,8 @@ function bind() {
   $('#logout').addEventListener('click', logout);
   $('#forgot').addEventListener('click', forgotPassword);
   $('#edit-profile').addEventListener('click', editProfile);
+  $('#room-settings').addEventListener('click', manage.roomSettings);
+  ctx.memberMenu = manage.memberMenu;
   $('#new-group').addEventListener('click', ctx.createGroup);
   $('#load-older').addEventListener('click', loadOlder);
   $('#timeline').addEventListener('scroll', (ev) => { if (ev.target.scrollTop < 40) loadOlder(); });

@@ -80,6 +80,7 @@ function renderNow() {
   const n = totalUnread() - (r && document.visibilityState === 'visible' ? r.unread : 0);
   document.title = n > 0 ? `(${n}) Natter` : 'Natter';
   $('#me-name').textContent = state.me.name;
+  $('#me-name').title = state.me.name; // the sidebar may cut it short
   $('#me-avatar').replaceChildren(ui.avatar(state.me.id, state.me.name, 'sm'));
   markReadSoon();
 }

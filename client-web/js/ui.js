@@ -132,6 +132,23 @@ export function formDialog({ title, intro, fields, submit, onSubmit }) {
   inputs[0]?.focus();
 }
 
+/* actions: [{label, danger, run}]. Picking one closes the dialog, then runs it (which may open
+ * another dialog or ask to confirm). */
+export function actionsDialog({ title, intro, actions }) {
+  const dlg = h('dialog', { class: 'dialog', 'aria-label': title },
+    h('h2', {}, title),
+    intro ? h('p', { class: 'muted' }, intro) : null,
+    h('div', { class: 'action-list' }, actions.map((a) => h('button', {
+      type: 'button', class: a.danger ? 'danger-text' : null,
+      onclick: () => { dlg.close(); a.run(); },
+    }, a.label))),
+    h('div', { class: 'dialog-actions' },
+      h('button', { type: 'button', class: 'ghost', onclick: () => dlg.close() }, 'Close')));
+  dlg.addEventListener('close', () => dlg.remove());
+  document.body.append(dlg);
+  dlg.showModal();
+}
+
 // ---- sidebar ----
 
 function navItem(r, label, lead, ctx) {
@@ -226,8 +243,10 @@ export function renderMembers(ctx) {
         h('span', { class: 'member-name' }, name, self ? h('span', { class: 'muted' }, ' (you)') : null),
         role && role !== 'member' && role !== 'you' ? h('span', { class: 'role' }, role) : null),
     ];
-    return h('li', {}, self || r.peer
-      ? h('div', { class: 'member' }, inner)
+    if (self || r.peer) return h('li', {}, h('div', { class: 'member' }, inner));
+    // Owners and admins get a menu (message, role, removal); everyone else opens a DM.
+    return h('li', {}, canManage(r.group)
+      ? h('button', { class: 'member', title: `Options for ${name}`, onclick: () => ctx.memberMenu(r.group, id) }, inner)
       : h('button', { class: 'member', title: `Message ${name}`, onclick: () => ctx.openDm(id) }, inner));
   }));
 }
@@ -370,10 +389,12 @@ export function renderHeader() {
   const sub = $('#room-sub');
   const input = $('#composer-input');
   if (!r) {
+    $('#room-settings').hidden = true;
     title.textContent = 'Natter';
     sub.textContent = state.groups.length ? 'Pick a room on the left.' : 'Create a group to start chatting.';
     return;
   }
+  $('#room-settings').hidden = !!r.peer;
   title.textContent = r.peer ? r.peer.name : `# ${r.name}`;
   sub.textContent = r.peer ? (r.readonly ? 'Read-only: you no longer share a group' : 'Direct message')
     : group(r.group)?.name || '';

@@ -198,3 +198,70 @@ test('a forgotten password is reset with the mailed code, which logs in; the dis
   dc.close();
   await page.context().close();
 });
+
+test('an owner manages the group in the page: roles, rename, a room made and deleted, a removal, then the group deleted', { skip, ...T }, async () => {
+  const page = await openApp();
+  page.on('dialog', (d) => d.accept()); // the page asks to confirm deletions and removals
+  await signUp(page, 'Olivia Owner');
+  await page.click('.welcome button');
+  await submitDialog(page, 'name', 'Garden');
+  await page.locator('#room-title', { hasText: '# general' }).waitFor(WAIT);
+  const [mal, nick] = [await h.signup(srv, 'Mallory'), await h.signup(srv, 'Nick')];
+  const mc = await h.connectAs(srv, mal);
+  const nc = await h.connectAs(srv, nick);
+  for (const u of [mal, nick]) {
+    await page.click('#member-actions button:has-text("Add member")');
+    await submitDialog(page, 'email', u.email);
+  }
+  const joined = await nc.waitFor((e) => e.op === 'group.joined');
+  const gid = joined.d.group.id;
+  const pick = async (label) => {
+    const dlg = page.locator('dialog[open]');
+    await dlg.locator('.action-list button', { hasText: label }).click();
+  };
+
+  // A member's row opens a menu for the owner: Mallory becomes an admin.
+  await page.click('#member-list button.member:has-text("Mallory")');
+  await pick('Make admin');
+  const role = await nc.waitFor((e) => e.op === 'member.role' && e.d.user === mal.user.id);
+  assert.equal(role.d.role, 'admin');
+  await page.locator('#member-list li', { hasText: 'Mallory' }).locator('.role', { hasText: 'admin' }).waitFor(WAIT);
+
+  // Renames, from the room's Settings.
+  await page.click('#room-settings');
+  await pick('Rename #general');
+  await submitDialog(page, 'name', 'lobby');
+  await page.locator('#room-title', { hasText: '# lobby' }).waitFor(WAIT);
+  assert.equal((await nc.waitFor((e) => e.op === 'room.renamed')).d.name, 'lobby');
+  await page.click('#room-settings');
+  await pick('Rename Garden');
+  await submitDialog(page, 'name', 'Secret Garden');
+  await page.locator('#nav-list h2', { hasText: 'Secret Garden' }).waitFor(WAIT);
+  assert.equal((await nc.waitFor((e) => e.op === 'group.renamed')).d.name, 'Secret Garden');
+
+  // A new room from the sidebar, then deleted from its Settings.
+  await page.click('#nav-list button[aria-label="Create a room in Secret Garden"]');
+  await submitDialog(page, 'name', 'plans');
+  await page.locator('#room-title', { hasText: '# plans' }).waitFor(WAIT);
+  const made = await nc.waitFor((e) => e.op === 'room.created');
+  await page.click('#room-settings');
+  await pick('Delete #plans');
+  await nc.waitFor((e) => e.op === 'room.deleted' && e.d.room === made.d.room.id);
+  await page.locator('#nav-list li', { hasText: 'plans' }).waitFor({ state: 'detached', ...WAIT });
+
+  // Nick is removed; then the owner deletes the group, and it leaves the page.
+  await page.click('#member-list button.member:has-text("Nick")');
+  await pick('Remove from Secret Garden');
+  await nc.waitFor((e) => e.op === 'group.left' && e.d.group === gid);
+  await page.locator('#member-list li', { hasText: 'Nick' }).waitFor({ state: 'detached', ...WAIT });
+  await page.click('#room-settings');
+  await pick('Delete Secret Garden');
+  await mc.waitFor((e) => e.op === 'group.deleted' && e.d.group === gid);
+  await page.locator('.welcome', { hasText: 'Create a group' }).waitFor(WAIT);
+  assert.equal(await page.locator('#nav-list h2', { hasText: 'Secret Garden' }).count(), 0);
+
+  assert.deepEqual(page.errors, [], 'no uncaught errors in the page');
+  mc.close();
+  nc.close();
+  await page.context().close();
+});

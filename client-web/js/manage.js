@@ -1,0 +1,77 @@
+// Managing groups, rooms and members: rename, delete, leave, roles and removal. Each action is
+// offered only to whom the server allows it (PROTOCOL.md §6); the server checks again. What
+// changes comes back as events (room.renamed, group.renamed, member.role, ...), like anyone
+// else's change.
+import { state, room, group, canManage, userName } from './state.js';
+import * as ui from './ui.js';
+import { ctx, call, describe } from './chat.js';
+
+async function act(req, done) {
+  try {
+    await req();
+    if (done) ui.toast(done);
+  } catch (e) {
+    ui.toast(describe(e), 'error');
+  }
+}
+
+const confirmed = (text, req, done) => { if (confirm(text)) act(req, done); };
+
+const rename = (title, label, value, op, key, id) => ui.formDialog({
+  title,
+  fields: [{ name: 'name', label, value, maxlength: 64 }],
+  submit: 'Rename',
+  onSubmit: async ({ name }) => {
+    try { await call(op, { [key]: id, name }); } catch (e) { throw new Error(describe(e)); }
+  },
+});
+
+// The room header's Settings: what you may do with this room and its group.
+export function roomSettings() {
+  const r = room(state.current);
+  const g = r && !r.peer ? group(r.group) : null;
+  if (!g) return;
+  const actions = [];
+  if (canManage(g.id)) {
+    actions.push(
+      { label: `Rename #${r.name}`, run: () => rename('Rename the room', 'Room name', r.name, 'room.rename', 'room', r.id) },
+      { label: `Rename ${g.name}`, run: () => rename('Rename the group', 'Group name', g.name, 'group.rename', 'group', g.id) },
+      { label: `Delete #${r.name}`, danger: true, run: () => confirmed(
+        `Delete #${r.name} and all its messages for everyone? This cannot be undone.`,
+        () => call('room.delete', { room: r.id }), `#${r.name} was deleted.`) },
+    );
+  }
+  if (g.role === 'owner') {
+    actions.push({ label: `Delete ${g.name}`, danger: true, run: () => confirmed(
+      `Delete ${g.name} with all its rooms and messages for everyone? This cannot be undone.`,
+      () => call('group.delete', { group: g.id })) });
+  } else {
+    actions.push({ label: `Leave ${g.name}`, danger: true, run: () => confirmed(
+      `Leave ${g.name}? You will need to be added again to come back.`,
+      () => call('group.leave', { group: g.id }), `You left ${g.name}.`) });
+  }
+  ui.actionsDialog({ title: `#${r.name}`, intro: `A room of ${g.name}`, actions });
+}
+
+// A member's row, for an owner or admin: a DM, their role, removal.
+export function memberMenu(gid, uid) {
+  const g = group(gid);
+  const theirs = state.members.get(gid)?.get(uid);
+  if (!g || !theirs) return;
+  const name = userName(uid);
+  const role = (to, done) => () => act(() => call('member.role', { group: gid, user: uid, role: to }), done);
+  const actions = [{ label: `Message ${name}`, run: () => ctx.openDm(uid) }];
+  if (g.role === 'owner') {
+    if (theirs === 'member') actions.push({ label: 'Make admin', run: role('admin', `${name} is now an admin.`) });
+    if (theirs === 'admin') actions.push({ label: 'Make a regular member', run: role('member', `${name} is now a member.`) });
+    actions.push({ label: 'Make owner', run: () => confirmed(
+      `Make ${name} the owner of ${g.name}? You will become an admin.`,
+      () => call('member.role', { group: gid, user: uid, role: 'owner' }), `${name} now owns ${g.name}.`) });
+  }
+  if ((g.role === 'owner' && theirs !== 'owner') || (g.role === 'admin' && theirs === 'member')) {
+    actions.push({ label: `Remove from ${g.name}`, danger: true, run: () => confirmed(
+      `Remove ${name} from ${g.name}?`,
+      () => call('member.remove', { group: gid, user: uid }), `${name} was removed from ${g.name}.`) });
+  }
+  ui.actionsDialog({ title: name, intro: `${theirs[0].toUpperCase()}${theirs.slice(1)} of ${g.name}`, actions });
+}
