@@ -36,6 +36,7 @@ function onReady(d, replayed, resumed) {
   else openRoom(defaultRoom());
   resendWaiting();
   if (inviteCode) acceptInvite();
+  else manage.loadInvites();
   render();
 }
 
@@ -288,7 +289,10 @@ function bind() {
   $('#forgot').addEventListener('click', forgotPassword);
   $('#edit-profile').addEventListener('click', editProfile);
   $('#room-settings').addEventListener('click', manage.roomSettings);
-  ctx.memberMenu = manage.memberMenu;
+  Object.assign(ctx, {
+    memberMenu: manage.memberMenu, inviteList: manage.inviteList,
+    acceptInvite: manage.acceptInvite, declineInvite: manage.declineInvite,
+  });
   $('#new-group').addEventListener('click', ctx.createGroup);
   $('#load-older').addEventListener('click', loadOlder);
   $('#timeline').addEventListener('scroll', (ev) => { if (ev.target.scrollTop < 40) loadOlder(); });

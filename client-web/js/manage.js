@@ -1,10 +1,11 @@
-// Managing groups, rooms and members: rename, delete, leave, roles and removal. Each action is
+// Managing groups, rooms, members and invites: rename, delete, leave, roles, removal, the invites
+// a group sent and the ones waiting for you. Each action is
 // offered only to whom the server allows it (PROTOCOL.md §6); the server checks again. What
 // changes comes back as events (room.renamed, group.renamed, member.role, ...), like anyone
 // else's change.
-import { state, room, group, canManage, userName } from './state.js';
+import { state, room, group, canManage, userName, addGroup } from './state.js';
 import * as ui from './ui.js';
-import { ctx, call, describe } from './chat.js';
+import { ctx, call, describe, render, openRoom } from './chat.js';
 
 async function act(req, done) {
   try {
@@ -74,4 +75,58 @@ export function memberMenu(gid, uid) {
       () => call('member.remove', { group: gid, user: uid }), `${name} was removed from ${g.name}.`) });
   }
   ui.actionsDialog({ title: name, intro: `${theirs[0].toUpperCase()}${theirs.slice(1)} of ${g.name}`, actions });
+}
+
+// ---- invites ----
+
+// The invites waiting for you (there is no event for a new one: asked again on each connect).
+export async function loadInvites() {
+  try {
+    state.invites = (await call('invite.pending')).invites;
+    render();
+  } catch { /* shown next time */ }
+}
+
+function dropInvite(id) {
+  state.invites = state.invites.filter((i) => i.id !== id);
+  render();
+}
+
+export async function acceptInvite(id) {
+  try {
+    const { group: g } = await call('invite.accept', { invite: id });
+    dropInvite(id);
+    addGroup(g);
+    openRoom(g.rooms[0]?.id);
+    ui.toast(`You joined ${g.name}.`);
+  } catch (e) {
+    ui.toast(`Could not join: ${describe(e)}`, 'error');
+    loadInvites(); // expired or revoked meanwhile
+  }
+}
+
+export function declineInvite(id) {
+  act(async () => { await call('invite.decline', { invite: id }); dropInvite(id); });
+}
+
+const DELIVERY = { queued: 'mail queued', sent: 'mail sent', failed: 'mail failed' };
+
+// For owners and admins: the invites a group sent, and revoking the pending ones.
+export async function inviteList(gid) {
+  const g = group(gid);
+  let invites;
+  try { ({ invites } = await call('invite.list', { group: gid })); } catch (e) {
+    ui.toast(describe(e), 'error');
+    return;
+  }
+  const pending = invites.filter((i) => i.state === 'pending');
+  ui.actionsDialog({
+    title: `Invites to ${g?.name}`,
+    intro: invites.length ? `${pending.length} of ${invites.length} still pending.` : 'No invites yet.',
+    body: ui.h('ul', { class: 'invite-rows' }, invites.map((i) => ui.h('li', {},
+      ui.h('strong', {}, i.email), ` \u00b7 ${i.state}`,
+      i.state === 'pending' && i.delivery ? ` \u00b7 ${DELIVERY[i.delivery.status] || i.delivery.status}` : null))),
+    actions: pending.map((i) => ({ label: `Revoke the invite for ${i.email}`, danger: true, run: () => act(
+      () => call('invite.revoke', { invite: i.id }), `The invite for ${i.email} no longer works.`) })),
+  });
 }

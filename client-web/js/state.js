@@ -10,6 +10,7 @@ export const state = {
   presence: new Map(),   // user id -> true (online) / false
   members: new Map(),    // group id -> Map(user id -> role)
   current: null,         // the room on screen
+  invites: [],           // invites to you, pending: [{id, group: {id, name}, inviter: {id, name}}]
 };
 
 function newRoom(id) {
@@ -218,6 +219,6 @@ export function removeRoom(gid, rid) {
 }
 
 export function resetState() {
-  Object.assign(state, { me: null, groups: [], dms: [], current: null });
+  Object.assign(state, { me: null, groups: [], dms: [], current: null, invites: [] });
   for (const k of ['rooms', 'users', 'presence', 'members']) state[k].clear();
 }

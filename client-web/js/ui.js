@@ -132,12 +132,13 @@ export function formDialog({ title, intro, fields, submit, onSubmit }) {
   inputs[0]?.focus();
 }
 
-/* actions: [{label, danger, run}]. Picking one closes the dialog, then runs it (which may open
- * another dialog or ask to confirm). */
-export function actionsDialog({ title, intro, actions }) {
+/* actions: [{label, danger, run}], under an optional body node. Picking one closes the dialog,
+ * then runs it (which may open another dialog or ask to confirm). */
+export function actionsDialog({ title, intro, body, actions }) {
   const dlg = h('dialog', { class: 'dialog', 'aria-label': title },
     h('h2', {}, title),
     intro ? h('p', { class: 'muted' }, intro) : null,
+    body,
     h('div', { class: 'action-list' }, actions.map((a) => h('button', {
       type: 'button', class: a.danger ? 'danger-text' : null,
       onclick: () => { dlg.close(); a.run(); },
@@ -169,6 +170,14 @@ export function renderSidebar(ctx) {
   const nav = $('#nav-list');
   const focused = document.activeElement?.dataset?.room;
   const out = [];
+  if (state.invites.length) {
+    out.push(h('section', { class: 'nav-group', 'aria-labelledby': 'inv-head' },
+      h('div', { class: 'nav-group-head' }, h('h2', { id: 'inv-head' }, 'Invitations')),
+      h('ul', {}, state.invites.map((inv) => h('li', { class: 'nav-invite' },
+        h('p', {}, h('strong', {}, inv.group.name), ` \u00b7 from ${inv.inviter.name}`),
+        h('button', { class: 'primary small', onclick: () => ctx.acceptInvite(inv.id) }, 'Join'), ' ',
+        h('button', { class: 'ghost small', onclick: () => ctx.declineInvite(inv.id) }, 'Decline'))))));
+  }
   for (const g of state.groups) {
     const headId = `g-head-${g.id}`;
     out.push(h('section', { class: 'nav-group', 'aria-labelledby': headId },
@@ -231,7 +240,9 @@ export function renderMembers(ctx) {
         h('button', { class: 'member-action', onclick: () => ctx.addMember(r.group) },
           h('span', { class: 'action-icon', 'aria-hidden': 'true' }, '+'), 'Add member'),
         h('button', { class: 'member-action', onclick: () => ctx.invite(r.group) },
-          h('span', { class: 'action-icon', 'aria-hidden': 'true' }, '\u2709'), 'Invite by email'));
+          h('span', { class: 'action-icon', 'aria-hidden': 'true' }, '\u2709'), 'Invite by email'),
+        h('button', { class: 'member-action', onclick: () => ctx.inviteList(r.group) },
+          h('span', { class: 'action-icon', 'aria-hidden': 'true' }, '\u2630'), 'Sent invites'));
     }
   }
   list.replaceChildren(...rows.map(([id, role]) => {
@@ -300,7 +311,8 @@ function welcome(ctx) {
   return h('li', { class: 'welcome' },
     h('h2', {}, `Welcome to Natter, ${first}!`),
     h('p', {}, state.groups.length ? 'Pick a room on the left to start chatting.'
-      : 'Create a group for your team, friends or family, then add people by email.'),
+      : state.invites.length ? 'Join a group you were invited to (on the left), or create your own.'
+        : 'Create a group for your team, friends or family, then add people by email.'),
     state.groups.length ? null : h('button', { class: 'primary', onclick: ctx.createGroup }, 'Create a group'));
 }
 

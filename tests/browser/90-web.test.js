@@ -265,3 +265,66 @@ test('an owner manages the group in the page: roles, rename, a room made and del
   nc.close();
   await page.context().close();
 });
+
+test('invites in the page: sent by email, listed and revoked by the owner, joined or declined from the sidebar', { skip, ...T }, async () => {
+  const owner = await openApp();
+  owner.on('dialog', (d) => d.accept());
+  await signUp(owner, 'Pat Owner');
+  const quinn = await h.signup(srv, 'Quinn');
+  const stranger = `nobody-${h.uid()}@example.test`;
+  const makeGroupWithInvites = async (name, emails) => {
+    await owner.click(name === 'Choir' ? '.welcome button' : '#new-group');
+    await submitDialog(owner, 'name', name);
+    await owner.locator('#room-title', { hasText: '# general' }).waitFor(WAIT);
+    await owner.locator('#room-sub', { hasText: name }).waitFor(WAIT);
+    for (const email of emails) {
+      await owner.click('#member-actions button:has-text("Invite by email")');
+      await submitDialog(owner, 'email', email);
+      await owner.locator('.toast', { hasText: `Invitation sent to ${email}` }).last().waitFor(WAIT);
+    }
+  };
+  await makeGroupWithInvites('Choir', [quinn.email, stranger]);
+
+  // The owner's list shows both pending; revoking one is seen on the next look.
+  await owner.click('#member-actions button:has-text("Sent invites")');
+  let dlg = owner.locator('dialog[open]');
+  await dlg.locator('.invite-rows li', { hasText: stranger }).waitFor(WAIT);
+  assert.match(await dlg.locator('.invite-rows li', { hasText: quinn.email }).textContent(), /pending/);
+  await dlg.locator('.action-list button', { hasText: `Revoke the invite for ${stranger}` }).click();
+  await owner.locator('.toast', { hasText: `The invite for ${stranger} no longer works` }).waitFor(WAIT);
+  await owner.click('#member-actions button:has-text("Sent invites")');
+  dlg = owner.locator('dialog[open]');
+  assert.match(await dlg.locator('.invite-rows li', { hasText: stranger }).textContent(), /revoked/);
+  assert.equal(await dlg.locator('.action-list button').count(), 1, 'only the pending invite can be revoked');
+  await dlg.locator('button', { hasText: 'Close' }).click();
+
+  await makeGroupWithInvites('Band', [quinn.email]);
+
+  // Quinn logs in without the link: both invitations wait in the sidebar.
+  const q = await openApp();
+  await q.fill('input[name=email]', quinn.email);
+  await q.fill('input[name=password]', quinn.password);
+  await q.click('#auth-submit');
+  const inv = (name) => q.locator('.nav-invite', { hasText: name });
+  await inv('Choir').waitFor(WAIT);
+  await inv('Band').waitFor(WAIT);
+  assert.match(await inv('Choir').textContent(), /from Pat Owner/);
+  await inv('Choir').locator('button', { hasText: 'Join' }).click();
+  await q.locator('#room-sub', { hasText: 'Choir' }).waitFor(WAIT);
+  await inv('Choir').waitFor({ state: 'detached', ...WAIT });
+  await inv('Band').locator('button', { hasText: 'Decline' }).click();
+  await inv('Band').waitFor({ state: 'detached', ...WAIT });
+  await q.reload();
+  await q.locator('#conn-status', { hasText: 'Online' }).waitFor(WAIT);
+  await q.locator('#nav-list h2', { hasText: 'Choir' }).waitFor(WAIT);
+  assert.equal(await q.locator('.nav-invite').count(), 0, 'nothing left to answer after a reload');
+
+  // The owner sees Band's invite declined.
+  await owner.click('#member-actions button:has-text("Sent invites")');
+  dlg = owner.locator('dialog[open]');
+  assert.match(await dlg.locator('.invite-rows li', { hasText: quinn.email }).textContent(), /declined/);
+
+  assert.deepEqual([...owner.errors, ...q.errors], [], 'no uncaught errors in the pages');
+  await owner.context().close();
+  await q.context().close();
+});
