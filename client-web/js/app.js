@@ -113,6 +113,7 @@ function onEvent(op, d) {
       for (const r of state.rooms.values()) if (r.peer?.id === d.user.id) r.peer.name = r.name = d.user.name;
       break;
     case 'dm.opened': addDm(d.dm); break;
+    case 'invite.received': manage.inviteReceived(d.invite); break;
     default: return; // unknown events are ignored
   }
   if (!room(state.current)) { // the room on screen went away, or the first one arrived

@@ -79,12 +79,17 @@ export function memberMenu(gid, uid) {
 
 // ---- invites ----
 
-// The invites waiting for you (there is no event for a new one: asked again on each connect).
+// The invites waiting for you: listed on each connect, then kept by invite.received.
 export async function loadInvites() {
   try {
     state.invites = (await call('invite.pending')).invites;
     render();
   } catch { /* shown next time */ }
+}
+
+export function inviteReceived(inv) {
+  state.invites = [inv, ...state.invites.filter((i) => i.id !== inv.id)];
+  ui.toast(`${inv.inviter.name} invited you to ${inv.group.name}.`);
 }
 
 function dropInvite(id) {

@@ -668,6 +668,7 @@ ev('member.left', 'Someone left or was removed from one of your groups.', obj({ 
 ev('member.role', "A member's role changed.", obj({ group: D('GroupId'), user: D('UserId'), role: D('Role'), actor: D('UserId') }, ['group', 'user', 'role', 'actor']));
 ev('member.updated', 'A member of one of your groups changed their profile.', obj({ group: D('GroupId'), user: D('UserRef') }, ['group', 'user']));
 ev('dm.opened', 'A DM with you was opened for the first time.', obj({ dm: D('DmSnap') }, ['dm']));
+ev('invite.received', 'You were invited to a group, at the address of your account.', obj({ invite: D('PendingInvite') }, ['invite']));
 ev('room.read', 'Your read marker moved on another of your sockets.', obj({ room: D('RoomId'), last_read: D('SeqOrZero'), unread: { type: 'integer', minimum: 0, maximum: 1000 } }, ['room', 'last_read', 'unread']));
 ev('typing', 'Someone is typing in a room (ephemeral).', obj({ room: D('RoomId'), user: D('UserId') }, ['room', 'user']));
 ev('call.started', "A call started in a room (a room-log event): its first participant joined.",

@@ -94,11 +94,37 @@ void api__joined(int64_t group, int64_t user, int64_t actor)
     api__user_join_group(user, group);
 }
 
+/* An invite as its invitee sees it (invite.pending, invite.received). */
+static cJSON *for_invitee(const struct store_invite *inv)
+{
+    cJSON *o = cJSON_CreateObject();
+    proto_add_id(o, "id", 'i', inv->id);
+    cJSON *g = cJSON_AddObjectToObject(o, "group");
+    proto_add_id(g, "id", 'g', inv->group);
+    cJSON_AddStringToObject(g, "name", inv->group_name);
+    cJSON_AddItemToObject(o, "inviter", api__user_json(inv->inviter, inv->inviter_name));
+    proto_add_ts(o, "expires", inv->expires);
+    return o;
+}
+
+/* Tells an invitee who already has an account, on every socket, so that the invite shows
+ * without a reload (the mail goes out anyway). */
+static void announce(const struct store_invite *inv)
+{
+    struct store_user u;
+    if (store_user_by_email(inv->email, &u) || u.disabled)
+        return;
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddItemToObject(d, "invite", for_invitee(inv));
+    api__to_user(u.id, "invite.received", d, 0);
+}
+
 static void reply_invite(struct api_call *c, int64_t id)
 {
     struct store_invite inv;
     if (store_invite_get(id, &inv))
         return api__fail(c, NATTER_EINTERNAL, "could not read the invite");
+    announce(&inv);
     cJSON *res = cJSON_CreateObject();
     cJSON_AddItemToObject(res, "invite", api__invite_json(&inv));
     api__ok(c, res);
@@ -152,18 +178,7 @@ static void reply_invites(struct api_call *c, struct store_invite *v, size_t n, 
     cJSON *res = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(res, "invites");
     for (size_t i = 0; i < n; i++) {
-        if (!mine) {
-            cJSON_AddItemToArray(arr, api__invite_json(&v[i]));
-            continue;
-        }
-        cJSON *o = cJSON_CreateObject();
-        proto_add_id(o, "id", 'i', v[i].id);
-        cJSON *g = cJSON_AddObjectToObject(o, "group");
-        proto_add_id(g, "id", 'g', v[i].group);
-        cJSON_AddStringToObject(g, "name", v[i].group_name);
-        cJSON_AddItemToObject(o, "inviter", api__user_json(v[i].inviter, v[i].inviter_name));
-        proto_add_ts(o, "expires", v[i].expires);
-        cJSON_AddItemToArray(arr, o);
+        cJSON_AddItemToArray(arr, mine ? for_invitee(&v[i]) : api__invite_json(&v[i]));
     }
     free(v);
     api__ok(c, res);
@@ -321,9 +336,12 @@ static void done_bulk(void *arg, int rc)
     api__outbox_kick();
     cJSON *res = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(res, "invites");
-    for (size_t i = 0; i < c->nids; i++)
-        if (store_invite_get(c->ids[i], &inv) == 0)
+    for (size_t i = 0; i < c->nids; i++) {
+        if (store_invite_get(c->ids[i], &inv) == 0) {
+            announce(&inv);
             cJSON_AddItemToArray(arr, api__invite_json(&inv));
+        }
+    }
     api__ok(c, res);
 }
 

@@ -314,12 +314,19 @@ test('invites in the page: sent by email, listed and revoked by the owner, joine
   await inv('Choir').waitFor({ state: 'detached', ...WAIT });
   await inv('Band').locator('button', { hasText: 'Decline' }).click();
   await inv('Band').waitFor({ state: 'detached', ...WAIT });
+  // An invite sent while Quinn is online shows at once.
+  await makeGroupWithInvites('Trio', [quinn.email]);
+  await q.locator('.toast', { hasText: 'Pat Owner invited you to Trio' }).waitFor(WAIT);
+  await inv('Trio').locator('button', { hasText: 'Join' }).click();
+  await q.locator('#nav-list h2', { hasText: 'Trio' }).waitFor(WAIT);
   await q.reload();
   await q.locator('#conn-status', { hasText: 'Online' }).waitFor(WAIT);
   await q.locator('#nav-list h2', { hasText: 'Choir' }).waitFor(WAIT);
   assert.equal(await q.locator('.nav-invite').count(), 0, 'nothing left to answer after a reload');
 
   // The owner sees Band's invite declined.
+  await owner.click('#nav-list button.nav-item:has-text("general") >> nth=1');
+  await owner.locator('#room-sub', { hasText: 'Band' }).waitFor(WAIT);
   await owner.click('#member-actions button:has-text("Sent invites")');
   dlg = owner.locator('dialog[open]');
   assert.match(await dlg.locator('.invite-rows li', { hasText: quinn.email }).textContent(), /declined/);

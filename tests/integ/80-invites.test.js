@@ -160,6 +160,14 @@ test('an existing user sees invite.pending, accepts one (group.joined, member.jo
   const p1 = invites.find((x) => x.id === i1.id);
   const p2 = invites.find((x) => x.id === i2.id);
   assert.ok(p1 && p2, `both invites pending: ${JSON.stringify(invites)}`);
+  // Both of her sockets were told at once, with the invite as invite.pending lists it.
+  for (const c of [ec, ec2]) {
+    for (const [inv, p] of [[i1, p1], [i2, p2]]) {
+      const ev = await c.waitFor((e) => e.op === 'invite.received' && e.d.invite.id === inv.id);
+      assert.deepEqual(ev.d.invite, p);
+    }
+  }
+  assert.equal(dan.c.events.filter((e) => e.op === 'invite.received').length, 0, 'only the invitee is told');
   assert.deepEqual(p1.group, { id: dan.group.id, name: 'Chess Club' });
   assert.deepEqual(p1.inviter, { id: dan.user.id, name: 'Dan Owner' });
   assert.match(p1.expires, o.RFC3339);

@@ -361,6 +361,15 @@ test('admin invites: bulk send (mails go out), list with filters, revoke, resend
     o.assertInvite(i, { group: g.id, state: 'pending', inviter: admin.user.id });
     assert.equal(i.email, emails[n], 'in the order given');
   }
+  // An address with an account: its sockets are told at once, with the admin as the inviter.
+  const known = await h.signup(srv, 'Known Invitee');
+  const kc = await h.connectAs(srv, known, 'Known');
+  const g2 = await h.makeGroup(xc, [], 'Bulk Club Two');
+  const [k] = (await aok('admin.invites.send', { group: g2.id, emails: [known.email] })).invites;
+  const got = await kc.waitFor((e) => e.op === 'invite.received' && e.d.invite.id === k.id);
+  assert.deepEqual(got.d.invite.group, { id: g2.id, name: 'Bulk Club Two' });
+  assert.deepEqual(got.d.invite.inviter, { id: admin.user.id, name: 'Root Admin' });
+  kc.close();
   const mails = [];
   for (const e of emails) mails.push(await smtp.waitForTo(e, o.MAIL_WAIT_MS));
   assert.equal(mails[0].parsed.subject, 'Root Admin invited you to Bulk Club on Natter');
