@@ -218,6 +218,30 @@ static void end_call(struct call *k, int64_t actor)
     drop(k);
 }
 
+/* ---- Twilio's answers */
+
+static bool is_room_sid(const char *s)
+{
+    return s && strlen(s) == 34 && s[0] == 'R' && s[1] == 'M' &&
+           strspn(s + 2, "0123456789abcdefABCDEF") == 32;
+}
+
+void api__twilio_answer(long status, const char *body, size_t len, struct twilio_answer *out)
+{
+    memset(out, 0, sizeof *out);
+    cJSON *root = cJSON_ParseWithLength(body, len);
+    const char *sid = cJSON_GetStringValue(cJSON_GetObjectItem(root, "sid"));
+    const char *state = cJSON_GetStringValue(cJSON_GetObjectItem(root, "status"));
+    const cJSON *code = cJSON_GetObjectItem(root, "code");
+    /* The sid goes into later URLs and into call.started: only Twilio's own shape is taken. */
+    if ((status == 200 || status == 201) && is_room_sid(sid)) {
+        memcpy(out->sid, sid, 35);
+        out->completed = state && !strcmp(state, "completed");
+    }
+    out->exists = status == 400 && cJSON_IsNumber(code) && code->valuedouble == 53113;
+    cJSON_Delete(root);
+}
+
 /* ---- Creating the Twilio room */
 
 static void fetched(struct job *j);
@@ -225,10 +249,9 @@ static void fetched(struct job *j);
 static void created(struct job *j)
 {
     struct call *k = map_get(&calls, (uint64_t)(intptr_t)j->arg);
-    cJSON *body = j->ok ? cJSON_ParseWithLength(j->body.p, j->body.len) : NULL;
-    const char *sid = cJSON_GetStringValue(cJSON_GetObjectItem(body, "sid"));
-    double code = cJSON_GetNumberValue(cJSON_GetObjectItem(body, "code"));
-    if (k && j->ok && j->status == 400 && code == 53113) {
+    struct twilio_answer a;
+    api__twilio_answer(j->ok ? j->status : 0, j->body.p, j->body.len, &a);
+    if (k && a.exists) {
         /* Already in progress (an earlier try got through): fetch it by its unique name. */
         struct job *g = twilio_job("GET", "/v1/Rooms/");
         if (g) {
@@ -245,8 +268,8 @@ static void created(struct job *j)
             job_free(g);
         }
     }
-    if (k && j->ok && (j->status == 200 || j->status == 201) && sid) {
-        snprintf(k->sid, sizeof k->sid, "%s", sid);
+    if (k && a.sid[0]) {
+        snprintf(k->sid, sizeof k->sid, "%s", a.sid);
         k->creating = false;
         record_event(k, true, k->nwaiting ? k->waiting[0]->user : 0);
     } else if (k) {
@@ -255,7 +278,6 @@ static void created(struct job *j)
         fail_waiting(k, NATTER_EUNAVAIL, "the video service is unavailable; retry shortly");
     }
 out:
-    cJSON_Delete(body);
     job_free(j);
 }
 
@@ -362,14 +384,13 @@ void api_call_leave(struct api_call *c)
 static void polled(struct job *j)
 {
     struct call *k = map_get(&calls, (uint64_t)(intptr_t)j->arg);
-    cJSON *body = j->ok ? cJSON_ParseWithLength(j->body.p, j->body.len) : NULL;
-    const char *status = cJSON_GetStringValue(cJSON_GetObjectItem(body, "status"));
+    struct twilio_answer a;
+    api__twilio_answer(j->ok ? j->status : 0, j->body.p, j->body.len, &a);
     if (k) {
         k->polling = false;
-        if (status && !strcmp(status, "completed"))
+        if (a.completed)
             end_call(k, 0);
     }
-    cJSON_Delete(body);
     job_free(j);
 }
 

@@ -170,6 +170,15 @@ int api__member_join(struct api_call *c, struct store_tx *tx, int64_t group, int
 /* Tells a group that `who` left it (actor: who made them go) and, when heir is not 0, that the
  * group passed to heir. */
 void api__member_gone(int64_t group, int64_t who, int64_t actor, int64_t heir);
+
+/* What an answer of Twilio's Rooms API says (POST /v1/Rooms, GET /v1/Rooms/{sid or name}); the
+ * only place such an answer is read, so a malformed or hostile one can only fail the call. */
+struct twilio_answer {
+    char sid[35];   /* "RM" and 32 hex digits, from a 200 or 201; "" otherwise */
+    bool exists;    /* a 400 with Twilio error 53113: that unique name is in progress */
+    bool completed; /* the room's status is "completed" */
+};
+void api__twilio_answer(long status, const char *body, size_t len, struct twilio_answer *out);
 /* Accepts invite inv for user inside a job: membership, state. c->why explains failures. */
 int api__invite_take(struct api_call *c, struct store_tx *tx, const struct store_invite *inv,
                      const char *email);

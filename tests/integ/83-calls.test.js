@@ -207,6 +207,26 @@ test('Twilio reports the room completed: the poller (call_poll_s=1) announces ca
   b.c.close();
 });
 
+test('a Twilio answer whose sid is not Twilio\'s shape is refused: `unavailable`, no call.started, and the sid goes nowhere', { skip, ...T }, async () => {
+  const { a, b, room } = await pair('Hostile');
+  try {
+    for (const bad of ['RM../../Accounts?x=1', `RM${'0'.repeat(31)}`, 'RM0123456789abcdef0123456789abcdef\r\nX: y', '']) {
+      tw.hostileSid = bad;
+      await o.wsError(a.c, 'call.join', { room }, 'unavailable');
+    }
+    assert.equal((await b.c.collect(isStarted(room), 500)).length, 0, 'no call.started from a bad answer');
+    assert.ok(!tw.requests.some((r) => r.path.includes('..') || r.path.includes('Accounts')), 'the bad sid was never used in a URL');
+  } finally {
+    tw.hostileSid = null;
+  }
+  const j = await a.c.request('call.join', { room });
+  assert.match(j.call.sid, /^RM[0-9a-f]{32}$/i);
+  await b.c.waitFor(isStarted(room));
+  await a.c.request('call.leave', { room });
+  a.c.close();
+  b.c.close();
+});
+
 test('Twilio answers 5xx: call.join gets `unavailable` (temporary), no call.started, and the server keeps serving', { skip, ...T }, async () => {
   const { a, b, room } = await pair('Down');
   try {

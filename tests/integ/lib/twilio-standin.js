@@ -16,6 +16,8 @@
 //   tw.requests          every request: {method, path, query, form, headers, op, status, errors:[]}
 //   tw.violations        every validation failure (tests assert it stays empty)
 //   tw.fail = 500        answer every request with this 5xx (null: normal service)
+//   tw.hostileSid = 'x'  answer CreateRoom with this sid instead of a real one (a broken or
+//                        hostile answer, outside the spec: the server must not take it)
 //   tw.complete(sid)     end a room as Twilio would (status completed)
 
 const crypto = require('node:crypto');
@@ -127,6 +129,7 @@ class TwilioStandin {
     this.violations = [];
     this.rooms = new Map(); // sid -> room JSON
     this.fail = null; // e.g. 500 or 503: answer everything with it
+    this.hostileSid = null; // a sid outside Twilio's shape, for CreateRoom's answer
     this.delayMs = 0;
     this.port = 0;
     this.server = null;
@@ -399,6 +402,7 @@ class TwilioStandin {
         }
         const sid = `RM${hex(16)}`;
         const room = this._roomJson(sid, f.UniqueName !== undefined ? f.UniqueName : sid, type, now);
+        if (this.hostileSid !== null) return this._send(res, rec, 201, { ...room, sid: this.hostileSid });
         this.rooms.set(sid, room);
         this._checkResponse(rec, op, 201, room);
         return this._send(res, rec, 201, room);
