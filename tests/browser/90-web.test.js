@@ -335,3 +335,51 @@ test('invites in the page: sent by email, listed and revoked by the owner, joine
   await owner.context().close();
   await q.context().close();
 });
+
+test('unread badges, the typing line and a direct message, as two members see them', { skip, ...T }, async () => {
+  const a = await openApp();
+  const b = await openApp();
+  await signUp(a, 'Ann Writer');
+  const ben = await signUp(b, 'Ben Reader');
+  await a.click('.welcome button');
+  await submitDialog(a, 'name', 'Office');
+  await a.click('#member-actions button:has-text("Add member")');
+  await submitDialog(a, 'email', ben.email);
+  await b.locator('#room-title', { hasText: '# general' }).waitFor(WAIT);
+  // Ben looks at another room while Ann writes in #general.
+  await a.click('#nav-list button[aria-label="Create a room in Office"]');
+  await submitDialog(a, 'name', 'random');
+  await b.locator('#nav-list button.nav-item', { hasText: 'random' }).click();
+  await b.locator('#room-title', { hasText: '# random' }).waitFor(WAIT);
+  await a.locator('#nav-list button.nav-item', { hasText: 'general' }).click();
+  for (const text of ['one', 'two', 'three']) await say(a, text);
+  const general = b.locator('#nav-list button.nav-item', { hasText: 'general' });
+  await general.locator('.badge', { hasText: '3' }).waitFor(WAIT);
+  assert.match(await b.title(), /^\(3\) Natter$/, 'the tab title counts unread messages');
+  await general.click();
+  await seen(b, 'three');
+  await general.locator('.badge').waitFor({ state: 'detached', ...WAIT });
+  await b.waitForFunction(() => document.title === 'Natter', null, WAIT);
+
+  // Typing shows on the other side, and goes away on its own. (Each send above announced typing
+  // too, and the server passes typing_per_s (3) a second per socket: let that budget refill.)
+  await h.sleep(1100);
+  await a.fill('#composer-input', 'let me think');
+  await a.type('#composer-input', '...');
+  await b.locator('#typing', { hasText: 'Ann Writer is typing' }).waitFor(WAIT);
+  await b.waitForFunction(() => document.querySelector('#typing').textContent === '', null, { timeout: 15000 });
+
+  // Ben opens a DM with Ann from the member list; she gets it live, with a badge.
+  await b.click('#member-list button.member:has-text("Ann Writer")');
+  await b.locator('#room-sub', { hasText: 'Direct message' }).waitFor(WAIT);
+  await say(b, 'a word in private');
+  const dm = a.locator('#nav-list button.nav-item', { hasText: 'Ben Reader' });
+  await dm.locator('.badge', { hasText: '1' }).waitFor(WAIT);
+  await dm.click();
+  await seen(a, 'a word in private');
+  assert.equal(await a.textContent('#room-title'), 'Ben Reader');
+
+  assert.deepEqual([...a.errors, ...b.errors], [], 'no uncaught errors in the pages');
+  await a.context().close();
+  await b.context().close();
+});
