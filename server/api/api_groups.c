@@ -189,8 +189,7 @@ int api__groups_within_limit(struct api_call *c, struct store_tx *tx, int64_t us
 }
 
 /* Every way into a group (member.add, an invite, a bot's groups) goes through here, so that
- * each keeps both limits. -NATTER_ECONFLICT with c->why set: a limit; without: the insert's
- * own conflict (already a member, or no such group). */
+ * each keeps both limits. */
 int api__member_join(struct api_call *c, struct store_tx *tx, int64_t group, int64_t user)
 {
     int64_t n = 0;

@@ -166,6 +166,9 @@ int api__invite_insert(struct store_tx *tx, int64_t group, const char *email, in
 /* Inside a job that has just added user to a group: -NATTER_ECONFLICT, with c->why, when that
  * puts the user over groups_per_user (the job is then rolled back). */
 int api__groups_within_limit(struct api_call *c, struct store_tx *tx, int64_t user);
+/* Inside a job: adds user to group as a member, within group_members and groups_per_user.
+ * -NATTER_ECONFLICT with c->why set when a limit stops it; without, the insert's own conflict
+ * (already a member, or no such group). */
 int api__member_join(struct api_call *c, struct store_tx *tx, int64_t group, int64_t user);
 /* Tells a group that `who` left it (actor: who made them go) and, when heir is not 0, that the
  * group passed to heir. */
