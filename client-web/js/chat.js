@@ -301,7 +301,7 @@ export const ctx = {
     onSubmit: async ({ email }) => {
       const res = await call('invite.create', { group: gid, email });
       const dl = res.invite?.delivery;
-      ui.toast(dl?.last_error === 'smtp not configured'
+      ui.toast(dl?.status === 'queued' && dl.last_error
         ? `Invite for ${email} created, but this server cannot send mail yet.`
         : `Invitation sent to ${email}.`);
     },

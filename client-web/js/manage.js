@@ -130,7 +130,8 @@ export async function inviteList(gid) {
     intro: invites.length ? `${pending.length} of ${invites.length} still pending.` : 'No invites yet.',
     body: ui.h('ul', { class: 'invite-rows' }, invites.map((i) => ui.h('li', {},
       ui.h('strong', {}, i.email), ` \u00b7 ${i.state}`,
-      i.state === 'pending' && i.delivery ? ` \u00b7 ${DELIVERY[i.delivery.status] || i.delivery.status}` : null))),
+      i.state === 'pending' && i.delivery ? ` \u00b7 ${DELIVERY[i.delivery.status] || i.delivery.status}` : null,
+      i.state === 'pending' && i.delivery?.last_error ? ` (${i.delivery.last_error})` : null))),
     actions: pending.map((i) => ({ label: `Revoke the invite for ${i.email}`, danger: true, run: () => act(
       () => call('invite.revoke', { invite: i.id }), `The invite for ${i.email} no longer works.`) })),
   });

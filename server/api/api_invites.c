@@ -20,11 +20,14 @@ cJSON *api__invite_json(const struct store_invite *inv)
     cJSON_AddStringToObject(o, "state", expired ? "expired" : inv->state);
     proto_add_ts(o, "created", inv->created);
     proto_add_ts(o, "expires", inv->expires);
+    const char *status = inv->delivery[0] ? inv->delivery : "queued";
     cJSON *d = cJSON_AddObjectToObject(o, "delivery");
-    cJSON_AddStringToObject(d, "status", inv->delivery[0] ? inv->delivery : "queued");
+    cJSON_AddStringToObject(d, "status", status);
     cJSON_AddNumberToObject(d, "attempts", (double)inv->attempts);
     if (inv->last_error[0])
         cJSON_AddStringToObject(d, "last_error", inv->last_error);
+    else if (!cfg.smtp_url[0] && !strcmp(status, "queued")) /* waits until mail is set up */
+        cJSON_AddStringToObject(d, "last_error", "mail is not configured on this server");
     else
         cJSON_AddNullToObject(d, "last_error");
     cJSON_AddStringToObject(d, "message_id", inv->message_id);

@@ -360,6 +360,24 @@ test('a full group: using the invite gets conflict "the group is full" (group_me
   oc.close();
 });
 
+test('without --smtp-url an invite is still made, and its delivery says that mail is not configured', { skip, ...T }, async () => {
+  const bare = await h.startServer();
+  try {
+    const u = await h.signup(bare, 'No Mail');
+    const c = await h.connectAs(bare, u);
+    const g = await h.makeGroup(c, [], 'Quiet Club');
+    const { invite } = await c.request('invite.create', { group: g.id, email: fresh('nomail') });
+    assert.equal(invite.state, 'pending');
+    assert.deepEqual({ ...invite.delivery, message_id: undefined },
+      { status: 'queued', attempts: 0, last_error: 'mail is not configured on this server', message_id: undefined });
+    const { invites } = await c.request('invite.list', { group: g.id });
+    assert.equal(invites[0].delivery.last_error, 'mail is not configured on this server');
+    c.close();
+  } finally {
+    await bare.stop();
+  }
+});
+
 test('the SMTP stand-in saw no protocol violation (STARTTLS before MAIL, every mail parsed)', { skip }, () => {
   assert.deepEqual(smtp.violations, []);
   assert.ok(smtp.messages.length > 0);
