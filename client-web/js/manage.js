@@ -37,10 +37,12 @@ export function roomSettings() {
     actions.push(
       { label: `Rename #${r.name}`, run: () => rename('Rename the room', 'Room name', r.name, 'room.rename', 'room', r.id) },
       { label: `Rename ${g.name}`, run: () => rename('Rename the group', 'Group name', g.name, 'group.rename', 'group', g.id) },
-      { label: `Delete #${r.name}`, danger: true, run: () => confirmed(
-        `Delete #${r.name} and all its messages for everyone? This cannot be undone.`,
-        () => call('room.delete', { room: r.id }), `#${r.name} was deleted.`) },
     );
+    if (g.rooms.length > 1) { // a group keeps at least one room
+      actions.push({ label: `Delete #${r.name}`, danger: true, run: () => confirmed(
+        `Delete #${r.name} and all its messages for everyone? This cannot be undone.`,
+        () => call('room.delete', { room: r.id }), `#${r.name} was deleted.`) });
+    }
   }
   if (g.role === 'owner') {
     actions.push({ label: `Delete ${g.name}`, danger: true, run: () => confirmed(

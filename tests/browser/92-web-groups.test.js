@@ -57,6 +57,11 @@ test('an owner manages the group in the page: roles, rename, a room made and del
   await pick('Delete #plans');
   await nc.waitFor((e) => e.op === 'room.deleted' && e.d.room === made.d.room.id);
   await page.locator('#nav-list li', { hasText: 'plans' }).waitFor({ state: 'detached', ...WAIT });
+  // The group's only room left cannot be deleted, so it is not offered.
+  await page.locator('#room-title', { hasText: '# lobby' }).waitFor(WAIT);
+  await page.click('#room-settings');
+  assert.equal(await page.locator('dialog[open] .action-list button', { hasText: 'Delete #lobby' }).count(), 0);
+  await page.locator('dialog[open] button', { hasText: 'Close' }).click();
 
   // Nick is removed; then the owner deletes the group, and it leaves the page.
   await page.click('#member-list button.member:has-text("Nick")');
