@@ -10,6 +10,14 @@ export class ApiError extends Error {
   }
 }
 
+// An error as a person reads it: a rate limit says when to try again.
+export function describe(e) {
+  if (e.code === 'rate_limited' && e.retryAfterMs) {
+    return `${e.message || 'Too many requests'} \u2014 try again in ${Math.ceil(e.retryAfterMs / 1000)}s`;
+  }
+  return e.message || String(e);
+}
+
 // POST /api/v1/<op>; resolves with the result fields, rejects with ApiError.
 export async function rest(op, d = {}, token = null) {
   const headers = { 'content-type': 'application/json' };

@@ -1,5 +1,5 @@
 // Entry point: the login/signup screen, the session's lifecycle and its events.
-import { Session, rest } from './api.js';
+import { Session, rest, describe } from './api.js';
 import * as auth from './auth.js';
 import {
   state, room, group, applySnapshot, applyLog, isRoomLogEvent, addGroup, removeGroup, addDm, addRoom,
@@ -8,7 +8,7 @@ import {
 import * as ui from './ui.js';
 import * as manage from './manage.js';
 import {
-  conn, ctx, call, describe, render, openRoom, ensureLoaded, defaultRoom, loadOlder, fillGap,
+  conn, ctx, call, render, openRoom, ensureLoaded, defaultRoom, loadOlder, fillGap,
   loadMembers, sendMessage, resendWaiting, typed,
 } from './chat.js';
 
@@ -229,7 +229,7 @@ function forgotPassword() {
     submit: 'Email me a code',
     onSubmit: async ({ email }) => {
       if (!email.includes('@')) throw new Error('Enter your email address.');
-      try { await rest('auth.reset.request', { email }); } catch (e) { throw new Error(describe(e)); }
+      await rest('auth.reset.request', { email });
       setTimeout(() => confirmReset(email)); // once this dialog has closed
     },
   });
@@ -246,10 +246,8 @@ function confirmReset(email) {
     submit: 'Set password',
     onSubmit: async ({ code, password }) => {
       if (password.length < 8) throw new Error('Passwords have at least 8 characters.');
-      try {
-        await rest('auth.reset.confirm', { email, code: code.replace(/\s+/g, ''), password });
-        auth.save(await rest('auth.login', { email, password }));
-      } catch (e) { throw new Error(describe(e)); }
+      await rest('auth.reset.confirm', { email, code: code.replace(/\s+/g, ''), password });
+      auth.save(await rest('auth.login', { email, password }));
       startChat();
       ui.toast('Your password was changed, and your other devices were logged out.');
     },
@@ -263,8 +261,7 @@ function editProfile() {
     fields: [{ name: 'name', label: 'Display name', value: state.me?.name, maxlength: 64, autocomplete: 'nickname' }],
     submit: 'Save',
     onSubmit: async ({ name }) => {
-      let res;
-      try { res = await call('profile.update', { name }); } catch (e) { throw new Error(describe(e)); }
+      const res = await call('profile.update', { name });
       state.me.name = res.user.name;
       state.users.set(res.user.id, res.user.name);
       render();

@@ -1,5 +1,6 @@
 // What the user does in the chat: requests, loading rooms, read markers, sending, and the
 // callbacks the UI calls. app.js owns the session and the screens.
+import { describe } from './api.js';
 import * as auth from './auth.js';
 import {
   state, room, group, applyLog, addGroup, addDm, addRoom, resetTimeline, setMembers, ackSend,
@@ -38,12 +39,6 @@ export async function call(op, d = {}) {
   }
 }
 
-export function describe(e) {
-  if (e.code === 'rate_limited' && e.retryAfterMs) {
-    return `${e.message || 'Too many requests'} \u2014 try again in ${Math.ceil(e.retryAfterMs / 1000)}s`;
-  }
-  return e.message || String(e);
-}
 
 function newCid() {
   if (crypto.randomUUID) return crypto.randomUUID().replaceAll('-', '');

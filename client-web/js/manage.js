@@ -1,11 +1,11 @@
 // Managing groups, rooms, members and invites: rename, delete, leave, roles, removal, the invites
-// a group sent and the ones waiting for you. Each action is
-// offered only to whom the server allows it (PROTOCOL.md §6); the server checks again. What
-// changes comes back as events (room.renamed, group.renamed, member.role, ...), like anyone
-// else's change.
+// a group sent and the ones waiting for you. Each action is offered only to whom the server
+// allows it (PROTOCOL.md §6); the server checks again. What changes comes back as events
+// (room.renamed, group.renamed, member.role, ...), like anyone else's change.
 import { state, room, group, canManage, userName, addGroup } from './state.js';
 import * as ui from './ui.js';
-import { ctx, call, describe, render, openRoom } from './chat.js';
+import { describe } from './api.js';
+import { ctx, call, render, openRoom } from './chat.js';
 
 async function act(req, done) {
   try {
@@ -22,9 +22,7 @@ const rename = (title, label, value, op, key, id) => ui.formDialog({
   title,
   fields: [{ name: 'name', label, value, maxlength: 64 }],
   submit: 'Rename',
-  onSubmit: async ({ name }) => {
-    try { await call(op, { [key]: id, name }); } catch (e) { throw new Error(describe(e)); }
-  },
+  onSubmit: ({ name }) => call(op, { [key]: id, name }),
 });
 
 // The room header's Settings: what you may do with this room and its group.

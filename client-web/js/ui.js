@@ -1,5 +1,6 @@
 // DOM building and rendering. Every user-provided string goes in through text nodes / textContent;
 // nothing here uses innerHTML.
+import { describe } from './api.js';
 import { state, group, userName, orderedItems, canManage } from './state.js';
 
 export const $ = (sel) => document.querySelector(sel);
@@ -91,8 +92,8 @@ export function toast(text, kind = 'info') {
 // ---- modal form dialog ----
 
 /*
- * fields: [{name, label, type, value, autocomplete}]. onSubmit(values) may throw an error whose
- * message is shown in the dialog; it stays open until it succeeds or the user cancels.
+ * fields: [{name, label, type, value, autocomplete}]. onSubmit(values) may throw an error (an
+ * ApiError too), which is shown in the dialog; it stays open until it succeeds or the user cancels.
  */
 export function formDialog({ title, intro, fields, submit, onSubmit }) {
   const error = h('p', { class: 'form-error', role: 'alert' });
@@ -121,7 +122,7 @@ export function formDialog({ title, intro, fields, submit, onSubmit }) {
       await onSubmit(values);
       dlg.close();
     } catch (e) {
-      error.textContent = e.message || String(e);
+      error.textContent = describe(e);
     } finally {
       submitBtn.disabled = false;
     }
